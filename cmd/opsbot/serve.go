@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/opsbot/opsbot/app"
+	"github.com/opsbot/opsbot/httpapi"
+)
+
+// ServeCmd runs everything.
+type ServeCmd struct {
+	Listen string `help:"Address to listen on (default from config, else 127.0.0.1:8080)."`
+}
+
+func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
+	start := time.Now()
+	a, err := app.LoadConfig(g.options())
+	if err != nil {
+		return err
+	}
+	listen := c.Listen
+	if listen == "" {
+		listen = a.Core.Listen
+	}
+	srv := httpapi.New(a.Log, a.Registry)
+	l, err := srv.Listen(listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", listen, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, l) }()
+
+	// The listener answers /healthz and a 503 on /readyz while the store
+	// migrates and the modules provision; nothing is accepted before that.
+	if err := a.OpenStore(ctx); err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Build(ctx); err != nil {
+		return err
+	}
+	for _, r := range a.Bot.Routes() {
+		srv.Handle(r.Pattern, r.Handler)
+	}
+	srv.HandleAPI("GET /api/v1/audit", "audit:read", srv.AuditHandler())
+	if err := a.Bot.Start(ctx); err != nil {
+		return err
+	}
+	srv.SetReady(a.Store)
+	url := "http://" + l.Addr().String()
+	a.Log.Info("opsbot ready", "url", url, "database", a.Store.Dialect(), "config", a.ConfigPath, "startup_ms", time.Since(start).Milliseconds())
+	fmt.Fprintf(os.Stderr, "opsbot is listening on %s (health %s/healthz)\n", url, url)
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- a.Bot.Run(ctx) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+		<-served
+		return nil
+	}
+}
