@@ -17,7 +17,7 @@ import (
 
 // maxSteps bounds the work one Load does, so a file of nested aliases (the
 // "billion laughs") fails instead of eating the machine.
-const maxSteps = 1 << 20
+const maxSteps = 1 << 18
 
 // decoder fills Go values from a yaml.Node tree strictly: unknown and
 // duplicate keys are errors, every value is checked against its Go type, and
@@ -26,6 +26,9 @@ type decoder struct {
 	file   string
 	lookup func(string) (string, bool)
 	errs   Errors
+	// failures counts decoding problems (not Validate results), so a value
+	// whose decoding failed is not validated.
+	failures int
 	// lines maps every path seen to the line of its key (or sequence item),
 	// so validation errors can be placed.
 	lines map[string]int
@@ -49,6 +52,11 @@ func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
 }
 
 func (d *decoder) add(line int, path, format string, args ...any) {
+	d.failures++
+	d.report(line, path, format, args...)
+}
+
+func (d *decoder) report(line int, path, format string, args ...any) {
 	d.errs = append(d.errs, &Error{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -94,22 +102,25 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, line int) {
 		return
 	}
 	if n.Kind == yaml.AliasNode {
-		a := n.Alias
-		if a == nil || d.active[a] {
+		if n.Alias == nil || d.active[n.Alias] {
 			d.add(line, path, "alias *%s refers to itself", n.Value)
 			return
 		}
-		d.active[a] = true
-		d.decode(a, v, path, line)
-		delete(d.active, a)
+		d.decode(n.Alias, v, path, line)
 		return
+	}
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		// active marks the collections being decoded, so an alias to one of
+		// them from inside is caught as a cycle.
+		d.active[n] = true
+		defer delete(d.active, n)
 	}
 	if n.Kind == yaml.ScalarNode && !d.expand(n, path, line) {
 		return
 	}
-	before := len(d.errs)
+	before := d.failures
 	d.decodeValue(n, v, path, line)
-	if len(d.errs) == before {
+	if d.failures == before {
 		d.validate(v, path, line)
 	}
 }
@@ -397,6 +408,10 @@ func (d *decoder) entries(n *yaml.Node, path string) []entry {
 			continue
 		}
 		if isMerge(k) {
+			if len(merges) > 0 {
+				d.add(k.Line, keyPath(path, k.Value), "duplicate key (write one <<: [*a, *b])")
+				continue
+			}
 			merges = append(merges, val)
 			continue
 		}
@@ -450,7 +465,7 @@ func (d *decoder) merge(m *yaml.Node, path string, seen map[string]int, out *[]e
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, line int) {
 	if n.Kind != yaml.MappingNode {
-		d.add(line, path, "expected a mapping, got %s", d.describe(n, false))
+		d.add(line, path, "expected a mapping, got %s", d.describe(n, sensitive(v.Type())))
 		return
 	}
 	si, err := getStructInfo(v.Type())
@@ -576,6 +591,7 @@ func (d *decoder) unmarshalYAML(u yaml.Unmarshaler, n *yaml.Node, path string, l
 		}
 		return
 	}
+	d.failures++
 	d.placeFieldErrors(err, path, line)
 }
 
@@ -602,7 +618,7 @@ func (d *decoder) validate(v reflect.Value, path string, line int) {
 func (d *decoder) placeFieldErrors(err error, base string, line int) {
 	walkFieldErrors(err, func(rel, msg string) {
 		full := JoinPath(base, rel)
-		d.add(d.lineFor(full, line), full, "%s", cleanYAMLError(errors.New(msg)))
+		d.report(d.lineFor(full, line), full, "%s", cleanYAMLError(errors.New(msg)))
 	})
 }
 

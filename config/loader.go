@@ -90,7 +90,7 @@ func (l *Loader) Register(section string, target any) error {
 		return fmt.Errorf("config: section %q: target must be a non-nil pointer, not %T", section, target)
 	}
 	if err := checkType(v.Type().Elem(), section, map[reflect.Type]bool{}); err != nil {
-		return fmt.Errorf("config: section %w", err)
+		return fmt.Errorf("config: section %q: %w", section, err)
 	}
 	l.sections[section] = v
 	return nil

@@ -15,7 +15,8 @@ const redacted = "[redacted]"
 // unset secret is visible as unset. Reveal returns the value itself.
 //
 // fmt only calls these methods for exported fields: keep Secret fields
-// exported in structs that might be printed.
+// exported in structs that might be printed. encoding/json writes string-kind
+// map keys as they are: never use a Secret as a map key.
 type Secret string
 
 // Reveal returns the secret value. Call it only where the value is used.

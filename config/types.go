@@ -218,15 +218,37 @@ func checkType(t reflect.Type, where string, seen map[reflect.Type]bool) error {
 	}
 }
 
-// sensitive reports whether t holds secrets (Secret, or pointers, slices and
-// maps of them), whose values must not appear in errors.
+var sensitiveTypes sync.Map // reflect.Type → bool
+
+// sensitive reports whether values of t may hold secrets: Secret itself, or
+// pointers, slices, maps and structs with a Secret somewhere inside. A
+// scalar given where such a value was expected is not quoted in errors.
 func sensitive(t reflect.Type) bool {
-	for {
-		switch t.Kind() {
-		case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
-			t = t.Elem()
-			continue
-		}
-		return t == secretType
+	if v, ok := sensitiveTypes.Load(t); ok {
+		return v.(bool)
 	}
+	s := sensitiveType(t, map[reflect.Type]bool{})
+	sensitiveTypes.Store(t, s)
+	return s
+}
+
+func sensitiveType(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == secretType {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return sensitiveType(t.Elem(), seen)
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if f := t.Field(i); (f.IsExported() || f.Anonymous) && sensitiveType(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
