@@ -9,7 +9,7 @@ import (
 // Users keeps users, their chat identities, groups and one-time link codes.
 type Users interface {
 	CreateUser(ctx context.Context, name string) (User, error) // ErrExists if taken
-	UserByName(ctx context.Context, name string) (User, error)  // ErrNotFound
+	UserByName(ctx context.Context, name string) (User, error) // ErrNotFound
 	UserByID(ctx context.Context, id int64) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
@@ -84,7 +84,7 @@ type Jobs interface {
 // KV is a small namespaced key/value store for modules (thread contexts, pending choices…).
 type KV interface {
 	Put(ctx context.Context, ns, key, value string, expires time.Time) error // zero expires: never
-	Get(ctx context.Context, ns, key string, now time.Time) (string, error) // ErrNotFound
+	Get(ctx context.Context, ns, key string, now time.Time) (string, error)  // ErrNotFound
 	Delete(ctx context.Context, ns, key string) error
 }
 

@@ -3,7 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/opsbot/opsbot/store"
@@ -84,6 +84,6 @@ func (s *Store) ExpireConfirmations(ctx context.Context, now time.Time) ([]store
 		return nil, fmt.Errorf("expire confirmations: %w", err)
 	}
 	// RETURNING has no ORDER BY.
-	sort.SliceStable(expired, func(i, j int) bool { return expired[i].Created.Before(expired[j].Created) })
+	slices.SortStableFunc(expired, func(a, b store.Confirmation) int { return a.Created.Compare(b.Created) })
 	return expired, nil
 }

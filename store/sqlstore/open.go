@@ -100,6 +100,15 @@ func sqliteLocation(path string) (location, error) {
 }
 
 func openSQLite(ctx context.Context, path string) (*Store, error) {
+	if path != memoryPath {
+		// Create the file readable by its owner only, as it holds password and
+		// token hashes; SQLite gives its -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open database: sqlite %s: %w", path, err)
+		}
+		_ = f.Close()
+	}
 	db, err := sql.Open("sqlite", sqliteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open database: sqlite %s: %w", path, err)
@@ -115,8 +124,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 	u, err := url.Parse(dbURL)
 	if err != nil {
-		// url.Parse's message quotes the URL, password included.
-		return nil, errors.New("open database: invalid PostgreSQL URL (special characters in user names and passwords must be percent-encoded)")
+		return nil, fmt.Errorf("open database: %w", parseURLError(dbURL))
 	}
 	secrets := secretsOf(u)
 	where := Redact(dbURL)

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 )
@@ -24,11 +25,42 @@ func Redact(rawURL string) string {
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), redacted)
 	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", redacted)
-		u.RawQuery = q.Encode()
-	}
+	u.RawQuery = redactQuery(u.RawQuery)
 	return u.String()
+}
+
+// redactQuery replaces the values of "password" parameters in a raw query,
+// even one with bad escapes, which url.ParseQuery would skip.
+func redactQuery(rawQuery string) string {
+	pairs := strings.Split(rawQuery, "&")
+	for i, pair := range pairs {
+		if key, _, ok := strings.Cut(pair, "="); ok && isPasswordKey(key) {
+			pairs[i] = key + "=" + redacted
+		}
+	}
+	return strings.Join(pairs, "&")
+}
+
+// queryPasswords lists the values of "password" parameters in a raw query, as
+// written and decoded.
+func queryPasswords(rawQuery string) []string {
+	var pws []string
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		if key, value, ok := strings.Cut(pair, "="); ok && isPasswordKey(key) && value != "" {
+			pws = append(pws, value)
+			if dec, err := url.QueryUnescape(value); err == nil {
+				pws = append(pws, dec)
+			}
+		}
+	}
+	return pws
+}
+
+func isPasswordKey(key string) bool {
+	if dec, err := url.QueryUnescape(key); err == nil {
+		key = dec
+	}
+	return key == "password"
 }
 
 // secretsOf lists the passwords in a database URL, as written and decoded.
@@ -37,10 +69,7 @@ func secretsOf(u *url.URL) []string {
 	if pw, has := u.User.Password(); has && pw != "" {
 		secrets = append(secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
 	}
-	if pw := u.Query().Get("password"); pw != "" {
-		secrets = append(secrets, pw, url.QueryEscape(pw))
-	}
-	return secrets
+	return append(secrets, queryPasswords(u.RawQuery)...)
 }
 
 // redactedError hides secrets in the message of the error it wraps.
@@ -68,3 +97,30 @@ func (e *redactedError) Error() string {
 }
 
 func (e *redactedError) Unwrap() error { return e.err }
+
+// parseURLError explains why url.Parse rejects rawURL without quoting its
+// user info, which url.Parse's own message would, password included.
+func parseURLError(rawURL string) error {
+	stripped := withoutUserInfo(rawURL)
+	_, err := url.Parse(stripped)
+	if err == nil {
+		return errors.New("invalid user name or password in the database URL (special characters in them must be percent-encoded)")
+	}
+	// err quotes stripped, which may still have a password parameter.
+	_, query, _ := strings.Cut(stripped, "?")
+	return redactErr(err, queryPasswords(query))
+}
+
+// withoutUserInfo removes the "user:password@" part of a URL: everything
+// between "://" and the last "@", since the password itself may hold any
+// character when the URL is malformed.
+func withoutUserInfo(rawURL string) string {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return rawURL
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = rest[at+1:]
+	}
+	return scheme + "://" + rest
+}
