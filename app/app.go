@@ -19,6 +19,7 @@ import (
 	"github.com/opsbot/opsbot/chat"
 	"github.com/opsbot/opsbot/clock"
 	"github.com/opsbot/opsbot/config"
+	"github.com/opsbot/opsbot/jobs"
 	"github.com/opsbot/opsbot/redact"
 	"github.com/opsbot/opsbot/store"
 	"github.com/opsbot/opsbot/store/sqlstore"
@@ -51,6 +52,7 @@ type App struct {
 	Store    store.Store
 	Bot      *bot.Bot
 	Modules  []bot.Module
+	Jobs     *jobs.Runner
 	// ConfigPath is the file that was loaded ("" for defaults).
 	ConfigPath string
 }

@@ -8,7 +8,12 @@ import (
 // BuiltinModules is the one list of built-in modules: adding a capability is
 // adding its package and one line here.
 func BuiltinModules() []bot.Module {
-	return []bot.Module{
-		core.New(),
-	}
+	return append(CoreModules(),
+	// feature modules, one line each
+	)
+}
+
+// CoreModules are the modules every bot has, whatever else it runs.
+func CoreModules() []bot.Module {
+	return []bot.Module{core.New()}
 }

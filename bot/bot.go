@@ -19,6 +19,7 @@ import (
 	"github.com/opsbot/opsbot/clock"
 	"github.com/opsbot/opsbot/command"
 	"github.com/opsbot/opsbot/event"
+	"github.com/opsbot/opsbot/jobs"
 	"github.com/opsbot/opsbot/redact"
 	"github.com/opsbot/opsbot/store"
 )
@@ -70,6 +71,7 @@ type Bot struct {
 	routes  []Route
 	modules []Module
 	hosts   map[string]*Host
+	jobs    *jobs.Runner
 
 	mu       sync.Mutex
 	inflight sync.WaitGroup
@@ -225,6 +227,7 @@ func (b *Bot) startWorkers(ctx context.Context) {
 		go func() {
 			for j := range q {
 				b.Handle(j.ctx, j.msg)
+				b.sender.Handled(j.msg)
 				b.inflight.Done()
 			}
 		}()

@@ -133,8 +133,11 @@ func quoteList(ss []string) string {
 }
 
 func denialText(p command.Principal, spec *command.Spec, d auth.Decision) string {
-	if p.Guest {
+	if p.Guest && spec.SideEffects {
 		return fmt.Sprintf("Sorry, `%s` changes things and you are a guest here. Link your chat account to your opsbot user with `link CODE` (an admin gets the code with `opsbot user link-code NAME`).", spec.Name)
+	}
+	if p.Guest {
+		return fmt.Sprintf("Sorry, `%s` needs the permission `%s`, and you are a guest here: link your chat account with `link CODE` first.", spec.Name, d.Missing)
 	}
 	return fmt.Sprintf("Sorry %s, `%s` needs the permission `%s`. An admin can grant it with `auth add %s to %s`.", p.Name, spec.Name, d.Missing, d.Missing, p.Name)
 }

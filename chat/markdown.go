@@ -224,11 +224,12 @@ func linkAt(s string, i int) (label, url string, end int, ok bool) {
 
 // Split cuts text into parts of at most max bytes, for chats that limit a
 // post's length. It cuts at line boundaries (the newline between two parts is
-// dropped), cuts a line longer than max at its last space that fits, else at a
-// rune boundary, and never inside a UTF-8 rune; parts that would hold only
-// blank lines are dropped. A part that ends inside a
+// dropped); a line longer than max is cut after its last space that fits, else
+// at a rune boundary, never inside a UTF-8 rune. Parts that would hold only
+// blank lines are dropped. When max is at least 64, a part that ends inside a
 // ``` block is closed with a fence and the next part reopens it (with its
-// language word). max <= 0 means no limit.
+// language word). max <= 0 means no limit; a max below utf8.UTFMax counts as
+// utf8.UTFMax, so that any rune fits.
 func Split(text string, max int) []string {
 	if max <= 0 || len(text) <= max {
 		return []string{text}

@@ -143,9 +143,6 @@ func (p *parser) sequence(depth, open int) ([]elem, bool, error) {
 				return nil, false, p.errorf(start, "argument must not directly follow another argument")
 			}
 			e.sep = sep
-			if e.kind == kindOptional {
-				e.body[0].sep = false
-			}
 			out = append(out, e)
 		case r == '(':
 			e, err := p.group()

@@ -55,14 +55,15 @@ func (e *exitError) Error() string { return e.err.Error() }
 
 func main() {
 	var cli CLI
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	kctx := kong.Parse(&cli,
 		kong.Name("opsbot"),
+		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Description("opsbot — ChatOps: run operations from chat, with permissions, confirmations and an audit log."),
 		kong.UsageOnError(),
 	)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := kctx.Run(ctx, &cli.Globals)
+	err := kctx.Run(&cli.Globals)
 	if err != nil {
 		code := 1
 		var ee *exitError

@@ -46,9 +46,10 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		srv.Handle(r.Pattern, r.Handler)
 	}
 	srv.HandleAPI("GET /api/v1/audit", "audit:read", srv.AuditHandler())
-	if err := a.Bot.Start(ctx); err != nil {
+	if err := a.Start(ctx); err != nil {
 		return err
 	}
+	defer a.Stop(context.WithoutCancel(ctx))
 	srv.SetReady(a.Store)
 	url := "http://" + l.Addr().String()
 	a.Log.Info("opsbot ready", "url", url, "database", a.Store.Dialect(), "config", a.ConfigPath, "startup_ms", time.Since(start).Milliseconds())

@@ -1,0 +1,36 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/opsbot/opsbot/jobs"
+)
+
+// beforeProvision gives the bot what modules use while they provision: the
+// job runner, whose kinds modules register.
+func (a *App) beforeProvision(ctx context.Context) error {
+	a.Jobs = jobs.New(jobs.Options{
+		Store: a.Store, Logger: a.Log, Clock: a.Opts.Clock, Metrics: a.Registry,
+		Poster: a.Bot, Redactor: a.Redactor,
+	})
+	a.Bot.SetJobs(a.Jobs)
+	return nil
+}
+
+// Start starts the job runner (resuming or marking interrupted what a
+// previous process left running) and the modules' background work.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.Jobs.Start(ctx); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	return a.Bot.Start(ctx)
+}
+
+// Stop stops the job runner: running jobs are cancelled or left to resume.
+func (a *App) Stop(ctx context.Context) error {
+	if a.Jobs == nil {
+		return nil
+	}
+	return a.Jobs.Stop(ctx)
+}
