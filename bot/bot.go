@@ -66,7 +66,7 @@ type Bot struct {
 
 	types   *command.Types
 	matcher *command.Matcher
-	threads map[string]*command.Matcher // thread kind → its commands
+	threads map[string]bool // thread kinds that have commands
 	events  *event.Bus
 	routes  []Route
 	modules []Module
@@ -111,7 +111,7 @@ func New(o Options) *Bot {
 		name: strings.ToLower(o.Name), prefix: o.Prefix, aliases: lower(o.Aliases),
 		store: o.Store, sender: o.Sender, clock: o.Clock, log: o.Logger, redactor: o.Redactor,
 		metrics: newMetrics(o.Metrics), dryRun: o.DryRun, confirmTTL: o.ConfirmTimeout, workers: o.Workers, staticRules: o.Rules,
-		types: types, matcher: command.NewMatcher(types), threads: map[string]*command.Matcher{},
+		types: types, matcher: command.NewMatcher(types), threads: map[string]bool{},
 		events: event.NewBus(o.Logger), hosts: map[string]*Host{},
 	}
 	return b
@@ -167,12 +167,7 @@ func (b *Bot) addCommand(s *command.Spec) error {
 		return fmt.Errorf("command %q: name, grammar and handler are required", s.Name)
 	}
 	if s.Thread != "" {
-		m, ok := b.threads[s.Thread]
-		if !ok {
-			m = command.NewMatcher(b.types)
-			b.threads[s.Thread] = m
-		}
-		return m.Add(s)
+		b.threads[s.Thread] = true
 	}
 	return b.matcher.Add(s)
 }

@@ -119,10 +119,7 @@ func (b *Bot) answerConfirmation(ctx context.Context, m chat.Message, p command.
 	}
 	// Match again: the command is data, so the same text gives the same call;
 	// the rules are checked again in case they changed while waiting.
-	res := b.matcher.Match(ctx, pd.Text)
-	if tm := b.threads[pd.ThreadKind]; tm != nil {
-		res = tm.Match(ctx, pd.Text)
-	}
+	res := b.matcher.MatchThread(ctx, pd.Text, pd.ThreadKind)
 	if res.Spec == nil || res.Spec.Name != c.Command || res.Missing != nil || res.Invalid != nil {
 		_ = b.store.FinishAudit(ctx, c.AuditID, "error", "", "command no longer matches", 0)
 		b.reply(ctx, m, chat.Post{Text: fmt.Sprintf("`%s` no longer matches a command; nothing was run.", c.Text)})

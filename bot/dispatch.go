@@ -38,19 +38,12 @@ func (b *Bot) Handle(ctx context.Context, m chat.Message) {
 		return
 	}
 
-	var res command.Result
-	if tm := b.threads[threadKind]; tm != nil {
-		res = tm.Match(ctx, text)
-		if res.Spec == nil || res.Missing != nil || res.Invalid != nil {
-			res = command.Result{}
-		}
-	}
-	if res.Spec == nil {
+	res := b.matcher.MatchThread(ctx, text, threadKind)
+	if res.Spec == nil || res.Spec.Thread == "" {
 		if !ok {
 			return // chatter in a module's thread that is neither a thread command nor addressed to the bot
 		}
 		threadData = ""
-		res = b.matcher.Match(ctx, text)
 	}
 	b.dispatch(ctx, m, p, text, res, threadData, start)
 }

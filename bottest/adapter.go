@@ -84,3 +84,10 @@ var (
 	_ chat.Editor      = (*Adapter)(nil)
 	_ chat.Interactive = (*Adapter)(nil)
 )
+
+// FormatsMarkdown keeps the post text as the bot wrote it, so tests can
+// assert on it exactly.
+func (a *Adapter) FormatsMarkdown() bool { return true }
+
+// RendersRich keeps fields and links out of the text.
+func (a *Adapter) RendersRich() bool { return true }

@@ -79,7 +79,9 @@ func (e *ArgError) Error() string { return e.Err.Error() }
 func (e *ArgError) Unwrap() error { return e.Err }
 
 // Add registers a command. It compiles the grammar and resolves its argument
-// types, so types must be registered first.
+// types, so types must be registered first. It also checks that the spec's
+// ForceFlag is an optional literal of the grammar and that the arguments its
+// permissions and Secret name exist. The spec must not change afterwards.
 func (m *Matcher) Add(s *Spec) error {
 	if s == nil || s.Name == "" {
 		return errors.New("add command: a spec needs a name")
@@ -136,8 +138,10 @@ func (m *Matcher) newEntry(s *Spec) (*entry, error) {
 // hasFlag reports whether the grammar can report flag name.
 func (g *Grammar) hasFlag(name string) bool {
 	for _, l := range g.prog.lits {
-		if l.flag && slices.ContainsFunc(l.e.alts, func(a []string) bool { return strings.Join(a, " ") == name }) {
-			return true
+		for i := range l.e.alts {
+			if l.flag && l.e.altText(i) == name {
+				return true
+			}
 		}
 	}
 	return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -43,20 +44,24 @@ func thisProcess() owner {
 	return owner{host: host, pid: os.Getpid(), instance: hex.EncodeToString(b)}
 }
 
+// ownerJSON is how an owner is kept in a lease.
+type ownerJSON struct {
+	Host     string `json:"host"`
+	PID      int    `json:"pid"`
+	Instance string `json:"instance"`
+}
+
 func (o owner) String() string {
-	return o.host + "\x00" + strconv.Itoa(o.pid) + "\x00" + o.instance
+	b, _ := json.Marshal(ownerJSON{Host: o.host, PID: o.pid, Instance: o.instance}) // plain fields: cannot fail
+	return string(b)
 }
 
 func parseOwner(s string) (owner, bool) {
-	parts := strings.Split(s, "\x00")
-	if len(parts) != 3 {
+	var o ownerJSON
+	if err := json.Unmarshal([]byte(s), &o); err != nil || o.Instance == "" {
 		return owner{}, false
 	}
-	pid, err := strconv.Atoi(parts[1])
-	if err != nil {
-		return owner{}, false
-	}
-	return owner{host: parts[0], pid: pid, instance: parts[2]}, true
+	return owner{host: o.Host, pid: o.PID, instance: o.Instance}, true
 }
 
 func leaseKey(id int64) string { return strconv.FormatInt(id, 10) }

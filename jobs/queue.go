@@ -129,23 +129,22 @@ func newQueue(ctx context.Context, r *Runner) (queue, error) {
 		pool := p.PgxPool()
 		drv := riverpgxv5.New(pool)
 		// Several replicas may start at once: serialise River's migrations
-		// under a transaction-scoped advisory lock.
-		lock := func(ctx context.Context) (pgx.Tx, func(bool) error, error) {
-			tx, err := pool.Begin(ctx)
+		// under an advisory lock held on a connection of its own (they
+		// can't share one transaction: a later one uses an enum value an
+		// earlier one adds).
+		lock := func(ctx context.Context) (func(), error) {
+			conn, err := pool.Acquire(ctx)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			end := func(commit bool) error {
-				if commit {
-					return tx.Commit(ctx)
-				}
-				return tx.Rollback(ctx)
+			if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext('opsbot river migrate'))`); err != nil {
+				conn.Release()
+				return nil, err
 			}
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('opsbot river migrate'))`); err != nil {
-				_ = end(false)
-				return nil, nil, err
-			}
-			return tx, end, nil
+			return func() {
+				_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('opsbot river migrate'))`)
+				conn.Release()
+			}, nil
 		}
 		if err := migrate(ctx, drv, lock); err != nil {
 			return nil, err
@@ -174,26 +173,20 @@ func newQueue(ctx context.Context, r *Runner) (queue, error) {
 	}
 }
 
-// migrate applies River's migrations, in a transaction from lock when given.
-func migrate[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], lock func(context.Context) (TTx, func(commit bool) error, error)) error {
+// migrate applies River's migrations, holding lock when given.
+func migrate[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], lock func(context.Context) (unlock func(), err error)) error {
 	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: slog.New(discard{})})
 	if err != nil {
 		return fmt.Errorf("river migrate: %w", err)
 	}
-	if lock == nil {
-		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-			return fmt.Errorf("river migrate: %w", err)
+	if lock != nil {
+		unlock, err := lock(ctx)
+		if err != nil {
+			return fmt.Errorf("river migrate: lock: %w", err)
 		}
-		return nil
+		defer unlock()
 	}
-	tx, end, err := lock(ctx)
-	if err != nil {
-		return fmt.Errorf("river migrate: %w", err)
-	}
-	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
-		return errors.Join(fmt.Errorf("river migrate: %w", err), end(false))
-	}
-	if err := end(true); err != nil {
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("river migrate: %w", err)
 	}
 	return nil

@@ -312,13 +312,13 @@ func (r *Runner) execute(ctx context.Context, k Kind, rec store.Job, background,
 	}
 
 	runErr := safeRun(runCtx, k, run)
+	state := classify(runCtx, runErr)
 
 	r.metrics.running.Dec()
 	cancel(nil)
 	<-leaseDone
 	dur := r.clock.Now().Sub(run.Started)
 	r.metrics.duration.WithLabelValues(k.Name).Observe(dur.Seconds())
-	state := classify(runCtx, runErr)
 	fctx := context.WithoutCancel(ctx)
 	if state == stateShutdown {
 		if background && k.Resumable {

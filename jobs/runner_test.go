@@ -83,7 +83,8 @@ func TestEnqueueRunsTheJob(t *testing.T) {
 
 		posts := p.all()
 		require.Len(t, posts, 2)
-		require.Equal(t, room, posts[0].Room)
+		require.Equal(t, room.Adapter, posts[0].Room.Adapter)
+		require.Equal(t, room.ID, posts[0].Room.ID)
 		require.Equal(t, fmt.Sprintf("started job #%d", j.ID), posts[0].Post.Text)
 		require.Equal(t, "p1", posts[1].Parent.ID, "later posts go in the job's thread")
 
