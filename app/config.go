@@ -160,4 +160,3 @@ func (c *Core) StaticRules() []store.Rule {
 	}
 	return out
 }
-

@@ -9,7 +9,8 @@ import (
 // adding its package and one line here.
 func BuiltinModules() []bot.Module {
 	return append(CoreModules(),
-	// feature modules, one line each
+		// feature modules, one line each
+		[]bot.Module{}...,
 	)
 }
 
