@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -57,7 +58,13 @@ func (h *Host) Command(s command.Spec) error {
 }
 
 // Type declares an argument type (app, env, instance…) usable in grammars.
-func (h *Host) Type(t command.Type) { h.bot.types.Register(t) }
+// Declare types before the commands that use them.
+func (h *Host) Type(t command.Type) error {
+	if err := h.bot.types.Register(t); err != nil {
+		return fmt.Errorf("module %s: type %s: %w", h.module, t.Name(), err)
+	}
+	return nil
+}
 
 // Route declares an HTTP route on the bot's listener.
 func (h *Host) Route(pattern string, handler http.Handler) {
