@@ -335,10 +335,10 @@ func TestThreadOfAMessage(t *testing.T) {
 	ref, err := a.PostInThread(context.Background(), chat.Ref{Room: first.Room, ID: first.ID}, chat.Post{Text: "deploying"})
 	require.NoError(t, err)
 	assert.Equal(t, first.ID, ref.Thread)
+	a.Handled(first)
 	go func() { _, _ = io.WriteString(w, "/thread "+first.ID+"\nhow is it going\n"); _ = w.Close() }()
 	second := <-in
 	assert.Equal(t, chat.Ref{Room: first.Room, ID: first.ID}, second.Thread)
-	a.Handled(first)
 	a.Handled(second)
 	require.NoError(t, <-ran)
 }

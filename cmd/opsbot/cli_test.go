@@ -141,3 +141,11 @@ func TestServeHealthMetricsAndAuditAPITokens(t *testing.T) {
 	require.Contains(t, r.stdout, "revoked")
 	require.NotContains(t, r.stdout, sender, "token list never shows a token")
 }
+
+func TestExampleConfigIsValid(t *testing.T) {
+	dir := t.TempDir()
+	example, err := filepath.Abs("../../examples/opsbot.yaml")
+	require.NoError(t, err)
+	r := opsbot(t, dir, "", "--config", example, "config", "check")
+	require.Equal(t, 0, r.code, r.stderr)
+}
