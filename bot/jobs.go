@@ -19,10 +19,7 @@ func (h *Host) Job(k jobs.Kind) error {
 	if h.bot.jobs == nil {
 		return fmt.Errorf("job kind %s: %w", k.Name, ErrNoJobs)
 	}
-	if err := h.bot.jobs.Register(k); err != nil {
-		return fmt.Errorf("module %s: %w", h.module, err)
-	}
-	return nil
+	return h.bot.jobs.Register(k)
 }
 
 // Jobs is the bot's job runner (nil when it has none), to enqueue, run,

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,6 +87,12 @@ type Kind struct {
 	// Returning an error wrapping ErrTimeout marks the job "timeout", any
 	// other error "failed", nil "succeeded" (see Run.SetExitCode).
 	Run func(ctx context.Context, r *Run) error
+	// Abandoned, if set, is called for a job whose process died while
+	// running it (found at the next start), before the job is resumed or
+	// marked interrupted: it cleans up what that process left behind (the
+	// scripts module kills the program it had started). It may be called
+	// more than once for a job.
+	Abandoned func(ctx context.Context, j store.Job)
 }
 
 // Poster is where jobs post: the bot, which masks secrets and applies each
@@ -198,9 +205,6 @@ func (r *Runner) Kind(name string) (Kind, bool) {
 	return k, ok
 }
 
-// Store is the runner's store.
-func (r *Runner) Store() store.Store { return r.st }
-
 // Running returns the IDs of the jobs running in this process.
 func (r *Runner) Running() []int64 {
 	r.mu.Lock()
@@ -272,4 +276,36 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 		panic(fmt.Sprintf("jobs: register metrics: %v", err))
 	}
 	return c
+}
+
+// Cancelled reports whether a job's context ended because the job was
+// cancelled (here, or through River from another replica).
+func Cancelled(ctx context.Context) bool {
+	return classify(ctx, ctx.Err()) == StateCancelled
+}
+
+// ShuttingDown reports whether a job's context ended because opsbot is
+// stopping: the run should end without reporting an outcome of its own (a
+// resumable job runs again, another is reported interrupted).
+func ShuttingDown(ctx context.Context) bool {
+	return ctx.Err() != nil && classify(ctx, ctx.Err()) == stateShutdown
+}
+
+// FormatDuration writes a duration the way job messages do: "0.4s",
+// "12.3s", "5m", "1h2m3s".
+func FormatDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	if d < time.Minute {
+		return strings.TrimSuffix(strconv.FormatFloat(d.Seconds(), 'f', 1, 64), ".0") + "s"
+	}
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

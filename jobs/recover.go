@@ -91,6 +91,9 @@ func (r *Runner) recoverOne(ctx context.Context, q queue, rec store.Job) error {
 		return nil
 	}
 	k, known := r.Kind(rec.Kind)
+	if known && k.Abandoned != nil {
+		k.Abandoned(ctx, rec)
+	}
 	if known && k.Resumable && row != nil {
 		r.log.Info("resuming a job a stopped process left running", "job", rec.ID, "kind", rec.Kind)
 		return q.requeue(ctx, rec.ID, rec.Kind, row)

@@ -80,7 +80,8 @@ func (r *Run) SetThread(ctx context.Context, ref chat.Ref) error {
 		return fmt.Errorf("job %d: thread: %w", r.Job.ID, err)
 	}
 	r.Job.ThreadRef = string(b)
-	if err := setThreadRef(ctx, r.r.st, r.Job.ID, string(b)); err != nil {
+	// Recorded even as the run is being stopped: a resumed run needs it.
+	if err := setThreadRef(context.WithoutCancel(ctx), r.r.st, r.Job.ID, string(b)); err != nil {
 		return fmt.Errorf("job %d: thread: %w", r.Job.ID, err)
 	}
 	return nil
@@ -138,6 +139,3 @@ func (r *Run) Clock() clock.Clock { return r.r.clock }
 
 // Logger logs with the job's ID and kind.
 func (r *Run) Logger() *slog.Logger { return r.r.log.With("job", r.Job.ID, "kind", r.Job.Kind) }
-
-// Elapsed is how long this run has taken so far.
-func (r *Run) Elapsed() time.Duration { return r.r.clock.Now().Sub(r.Started) }

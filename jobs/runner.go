@@ -190,13 +190,14 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 			return fmt.Errorf("cancel job %d: %w", id, err)
 		}
 		if row.State == rivertype.JobStateRunning {
-			held, err := r.leaseHeld(ctx, id)
+			lease, err := r.lease(ctx, id)
 			if err != nil {
 				return fmt.Errorf("cancel job %d: %w", id, err)
 			}
-			if held || rec.State == StateQueued {
-				// The replica running it got the cancellation through River
-				// and records the outcome.
+			starting := lease == leaseNone && (rec.State == StateQueued || r.clock.Now().Sub(rec.Started) < r.leaseTTL)
+			if lease == leaseLive || starting {
+				// The worker running it (here or on another replica) gets
+				// the cancellation through River and records the outcome.
 				return nil
 			}
 		}
@@ -210,6 +211,9 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 		}
 	}
 	// Nobody runs it: record the cancellation here.
+	if k, ok := r.Kind(rec.Kind); ok && k.Abandoned != nil && rec.State == StateRunning {
+		k.Abandoned(ctx, rec)
+	}
 	if rec.State == StateQueued {
 		rec.Error = "cancelled before it ran"
 	} else {
@@ -229,7 +233,7 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 
 // work runs the job of a River job.
 func (r *Runner) work(ctx context.Context, id int64) error {
-	rec, err := r.st.Job(ctx, id)
+	rec, err := r.st.Job(context.WithoutCancel(ctx), id)
 	if errors.Is(err, store.ErrNotFound) {
 		r.log.Warn("river job without a job record; dropped", "job", id)
 		return nil
@@ -239,6 +243,17 @@ func (r *Runner) work(ctx context.Context, id int64) error {
 	}
 	if Finished(rec.State) {
 		return nil // cancelled before it ran, or interrupted and dropped
+	}
+	if rec.State == StateQueued && ctx.Err() != nil && classify(ctx, ctx.Err()) == StateCancelled {
+		// Cancelled just as a worker took it: nothing ran.
+		rec.State, rec.Finished, rec.Error = StateCancelled, r.clock.Now(), "cancelled before it ran"
+		if ok, err := finishIfActive(context.WithoutCancel(ctx), r.st, rec); err != nil {
+			return err
+		} else if ok {
+			r.metrics.total.WithLabelValues(rec.Kind, StateCancelled).Inc()
+			r.log.Info("job cancelled", "job", id, "kind", rec.Kind)
+		}
+		return nil
 	}
 	k, ok := r.Kind(rec.Kind)
 	if !ok {
@@ -262,10 +277,16 @@ func (r *Runner) work(ctx context.Context, id int64) error {
 			// rescue): look again once that lease could have run out.
 			return river.JobSnooze(r.leaseTTL)
 		}
+		if k.Abandoned != nil {
+			k.Abandoned(ctx, rec)
+		}
 		if !k.Resumable {
 			r.interrupt(ctx, rec)
 			return nil
 		}
+	}
+	if r.isStopping() {
+		return river.JobSnooze(0) // not started: run it at the next start
 	}
 	ok, err = markRunningCAS(ctx, r, rec)
 	if err != nil {
@@ -290,6 +311,10 @@ func (r *Runner) execute(ctx context.Context, k Kind, rec store.Job, background,
 	defer cancel(nil)
 	run := newRun(r, rec, background, resumed)
 	r.mu.Lock()
+	if r.stopped {
+		// Stop has already stopped the runs it knew: this one ends at once.
+		cancel(ErrShutdown)
+	}
 	r.active[rec.ID] = &active{cancel: cancel, run: run}
 	r.runs.Add(1)
 	r.mu.Unlock()

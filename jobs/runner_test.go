@@ -364,4 +364,3 @@ func histogramCount(t *testing.T, reg *prometheus.Registry, kind string) uint64 
 	}
 	return 0
 }
-

@@ -13,9 +13,12 @@ package chattest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opsbot/opsbot/chat"
 )
@@ -154,7 +157,7 @@ func (s *session) eventually(t *testing.T, room, what string, check func(seen []
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s not seen in %s within %s: %v; seen: %q", s.adapter.Name(), what, room, Timeout, err, seen)
+			t.Fatalf("%s: %s not seen in %s within %s: %v; seen: %s", s.adapter.Name(), what, room, Timeout, err, abbreviate(seen))
 		}
 		<-tick.C
 	}
@@ -174,6 +177,23 @@ func (s *session) seenContaining(t *testing.T, room string, parts ...string) {
 }
 
 var errNotYet = errors.New("no such post yet")
+
+// abbreviate quotes what was seen for a failure message, cutting long posts.
+func abbreviate(seen []string) string {
+	const most = 200
+	quoted := make([]string, len(seen))
+	for i, post := range seen {
+		if len(post) > most {
+			cut := most
+			for !utf8.RuneStart(post[cut]) {
+				cut--
+			}
+			post = post[:cut] + fmt.Sprintf("…(%d bytes)", len(post))
+		}
+		quoted[i] = strconv.Quote(post)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
 
 func containsAll(s string, parts ...string) bool {
 	for _, p := range parts {

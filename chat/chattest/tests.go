@@ -148,7 +148,7 @@ func testReconnect(t *testing.T, s *session) {
 	for i := 1; ; i++ {
 		s.h.Say(t, "alice", "ops", fmt.Sprintf("ping after drop %d", i))
 		var ok bool
-		m, ok = s.receive(t, func(m chat.Message) bool { return strings.HasPrefix(m.Text, "ping after drop") }, time.Second)
+		m, ok = s.receive(t, func(m chat.Message) bool { return strings.HasPrefix(m.Text, "ping after drop") }, Timeout/20)
 		if ok {
 			break
 		}

@@ -59,7 +59,7 @@ func (a *Adapter) openInput() (lineReader, func(), error) {
 		io.Reader
 		io.Writer
 	}{a.in, a.out}, a.prompt())
-	if w, h, err := term.GetSize(outFD); err == nil {
+	if w, h, err := term.GetSize(outFD); err == nil && w > 0 && h > 0 {
 		_ = t.SetSize(w, h) // only the wrapping width; the default 80 columns still works
 	}
 	a.writeMu.Lock()

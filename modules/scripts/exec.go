@@ -1,12 +1,15 @@
 package scripts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +25,8 @@ type process struct {
 	// grace is how long the process group has between SIGTERM and SIGKILL.
 	grace time.Duration
 	clock clock.Clock
+	// started, if set, is told the process group's ID once it runs.
+	started func(pgid int)
 }
 
 // outcome is how a run ended.
@@ -58,6 +63,10 @@ func (p process) run(ctx context.Context, out func([]byte)) (outcome, error) {
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
 	start := p.clock.Now()
+	var timeout <-chan time.Time
+	if p.timeout > 0 {
+		timeout = p.clock.After(p.timeout) // before the start: the program can't outrun it
+	}
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
@@ -65,6 +74,9 @@ func (p process) run(ctx context.Context, out func([]byte)) (outcome, error) {
 	}
 	pw.Close() // the children hold the write end now
 	pgid := cmd.Process.Pid
+	if p.started != nil {
+		p.started(pgid)
+	}
 
 	readDone := make(chan struct{})
 	go func() {
@@ -84,10 +96,6 @@ func (p process) run(ctx context.Context, out func([]byte)) (outcome, error) {
 	go func() { waitDone <- cmd.Wait() }()
 
 	var o outcome
-	var timeout <-chan time.Time
-	if p.timeout > 0 {
-		timeout = p.clock.After(p.timeout)
-	}
 	var waitErr error
 	select {
 	case waitErr = <-waitDone:
@@ -144,13 +152,48 @@ func (p process) killGroup(pgid int) {
 		return // the group is empty
 	}
 	deadline := time.Now().Add(p.grace)
-	for time.Now().Before(deadline) {
-		if syscall.Kill(-pgid, 0) != nil {
+	for groupAlive(pgid) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
+// groupAlive reports whether process group pgid has a member that is not a
+// zombie (an exited process its new parent has yet to reap still counts for
+// kill(2), so /proc is read where there is one).
+func groupAlive(pgid int) bool {
+	if syscall.Kill(-pgid, 0) != nil {
+		return false
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
+			return true
+		}
+	}
+	return false
 }
 
 // tail keeps the last max bytes written to it and counts them all.

@@ -33,9 +33,10 @@ func (q request) send(ctx context.Context, out func([]byte)) (outcome, error) {
 	if q.timeout > 0 {
 		stop := make(chan struct{})
 		defer close(stop)
+		expired := q.clock.After(q.timeout)
 		go func() {
 			select {
-			case <-q.clock.After(q.timeout):
+			case <-expired:
 				cancel(errTimeout)
 			case <-stop:
 			}

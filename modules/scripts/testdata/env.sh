@@ -1,0 +1,3 @@
+#!/bin/sh
+# Prints its environment, one variable a line, sorted.
+env | sort
