@@ -240,3 +240,34 @@ func TestLinkCode(t *testing.T) {
 		require.False(t, strings.Contains(e.Text, "ABCDEF2345"), "link codes are secrets in the audit log")
 	}
 }
+
+func TestMetricsCountCommandsByOutcome(t *testing.T) {
+	tb, _ := newBot(t)
+	tb.User("alice", "ops")
+	tb.Say("alice", "ops", "ping")
+	tb.Say("alice", "ops", "ping")
+	tb.Say("alice", "ops", "restart web1")
+	tb.Say("alice", "ops", "boom")
+	families, err := tb.App.Registry.Gather()
+	require.NoError(t, err)
+	counts := map[string]float64{}
+	var observed uint64
+	for _, f := range families {
+		switch f.GetName() {
+		case "opsbot_commands_total":
+			for _, m := range f.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				counts[labels["command"]+"/"+labels["outcome"]] = m.GetCounter().GetValue()
+			}
+		case "opsbot_dispatch_seconds":
+			observed = f.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	require.Equal(t, 2.0, counts["ping/ok"])
+	require.Equal(t, 1.0, counts["restart/denied"])
+	require.Equal(t, 1.0, counts["boom/error"])
+	require.Equal(t, uint64(4), observed)
+}

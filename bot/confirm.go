@@ -156,6 +156,8 @@ func (b *Bot) ExpireConfirmations(ctx context.Context) {
 }
 
 func (b *Bot) expireLoop(ctx context.Context) {
+	// Confirmations that ran out while opsbot was down are told at once.
+	b.ExpireConfirmations(ctx)
 	for {
 		select {
 		case <-ctx.Done():

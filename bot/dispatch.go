@@ -89,6 +89,13 @@ func (b *Bot) dispatch(ctx context.Context, m chat.Message, p command.Principal,
 		return
 	}
 	spec := res.Spec
+	// A secret typed in chat (a password, a token) is masked from then on
+	// wherever it could surface: replies, job output, logs, the audit log.
+	for _, k := range spec.Secret {
+		if v := res.Args[k]; v != "" {
+			b.redactor.Add(v)
+		}
+	}
 	entry.Command = spec.Name
 	entry.Args = b.maskArgs(spec, res.Args)
 	entry.Text = b.maskText(spec, res.Args, text)

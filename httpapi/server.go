@@ -32,6 +32,9 @@ type Server struct {
 // New returns a server with /healthz, /readyz and /metrics (from gatherer).
 // Everything else answers 503 until SetReady.
 func New(log *slog.Logger, gatherer prometheus.Gatherer) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
 	s := &Server{mux: http.NewServeMux(), log: log}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

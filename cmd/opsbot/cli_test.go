@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -61,11 +62,24 @@ var listening = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 // serve starts `opsbot serve` in dir on a free port and returns its URL.
 func serve(t *testing.T, dir string, args ...string) string {
 	t.Helper()
+	return serveLogged(t, dir, nil, "", args...)
+}
+
+// serveLogged is serve with extra environment variables, its stderr (the
+// log) copied to logPath when that is not empty.
+func serveLogged(t *testing.T, dir string, env []string, logPath string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, binary, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
+	var logFile *os.File
+	if logPath != "" {
+		logFile, err = os.Create(logPath)
+		require.NoError(t, err)
+	}
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
 	found := make(chan string, 1)
@@ -73,6 +87,9 @@ func serve(t *testing.T, dir string, args ...string) string {
 		sc := bufio.NewScanner(stderr)
 		sent := false
 		for sc.Scan() {
+			if logFile != nil {
+				logFile.WriteString(sc.Text() + "\n")
+			}
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil && !sent {
 				found <- m[1]
 				sent = true

@@ -41,10 +41,16 @@ type result struct {
 // opsbot runs the binary in dir with stdin and args.
 func opsbot(t *testing.T, dir, stdin string, args ...string) result {
 	t.Helper()
+	return opsbotEnv(t, dir, nil, stdin, args...)
+}
+
+// opsbotEnv runs the binary with extra environment variables.
+func opsbotEnv(t *testing.T, dir string, env []string, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

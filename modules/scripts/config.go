@@ -66,6 +66,9 @@ type Command struct {
 	// users no rule allows.
 	SideEffects *bool   `yaml:"side_effects"`
 	Confirm     Confirm `yaml:"confirm"`
+	// Secret names arguments whose values are masked in the audit log,
+	// logs and replies (a password or token typed in chat).
+	Secret []string `yaml:"secret"`
 	// Concurrency is how many runs of the command may be under way at
 	// once (default 1); more are refused with "already running".
 	Concurrency int `yaml:"concurrency"`

@@ -116,7 +116,7 @@ func (m *Module) Provision(h *bot.Host) error {
 		}
 		if err := h.Command(command.Spec{
 			Name: d.Name, Grammar: d.Grammar, Help: help, Permission: d.Permission,
-			SideEffects: *d.SideEffects, Confirm: d.Confirm.policy(), Run: m.handle(d),
+			SideEffects: *d.SideEffects, Confirm: d.Confirm.policy(), Secret: d.Secret, Run: m.handle(d),
 		}); err != nil {
 			return fmt.Errorf("commands: %s: %w", d.Name, err)
 		}
