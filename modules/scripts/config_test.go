@@ -199,7 +199,7 @@ func TestExampleConfig(t *testing.T) {
 	cmds, err := load(t, strings.Join(lines, "\n"), map[string]string{
 		"TOY_DB_TOKEN": "t", "WAREHOUSE_DSN": "w", "CI_TOKEN": "c",
 	})
-	require.Len(t, cmds, 4)
+	require.Len(t, cmds, 5)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			require.Regexp(t, `(does not exist|is not found in PATH)$`, line)
@@ -207,4 +207,5 @@ func TestExampleConfig(t *testing.T) {
 	}
 	require.Equal(t, "ci-rerun", cmds[3].Name)
 	require.Equal(t, Confirm{Mode: "always"}, cmds[3].Confirm)
+	require.Equal(t, []string{"key"}, cmds[4].Secret)
 }
