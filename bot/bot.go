@@ -55,6 +55,7 @@ type Bot struct {
 	aliases      []string
 	store        store.Store
 	sender       *chat.Sender
+	poster       Poster
 	clock        clock.Clock
 	log          *slog.Logger
 	redactor     *redact.Redactor
@@ -109,7 +110,7 @@ func New(o Options) *Bot {
 	types := command.NewTypes()
 	b := &Bot{
 		name: strings.ToLower(o.Name), prefix: o.Prefix, aliases: lower(o.Aliases),
-		store: o.Store, sender: o.Sender, clock: o.Clock, log: o.Logger, redactor: o.Redactor,
+		store: o.Store, sender: o.Sender, poster: o.Sender, clock: o.Clock, log: o.Logger, redactor: o.Redactor,
 		metrics: newMetrics(o.Metrics), dryRun: o.DryRun, confirmTTL: o.ConfirmTimeout, workers: o.Workers, staticRules: o.Rules,
 		types: types, matcher: command.NewMatcher(types), threads: map[string]bool{},
 		events: event.NewBus(o.Logger), hosts: map[string]*Host{},
@@ -243,14 +244,32 @@ func (b *Bot) Enqueue(ctx context.Context, m chat.Message) {
 // Wait blocks until every enqueued message has been handled.
 func (b *Bot) Wait() { b.inflight.Wait() }
 
-// Post posts to a room through the sender, with secrets masked.
+// Poster is where the bot's posts go: the chat.Sender directly, or a
+// durable outbox in front of it (SetPoster).
+type Poster interface {
+	Post(ctx context.Context, room chat.Room, p chat.Post) (chat.Ref, error)
+	PostInThread(ctx context.Context, parent chat.Ref, p chat.Post) (chat.Ref, error)
+	Update(ctx context.Context, ref chat.Ref, p chat.Post) (chat.Ref, error)
+}
+
+// SetPoster routes every post of the bot and its modules through p (an
+// outbox); call it before Run.
+func (b *Bot) SetPoster(p Poster) { b.poster = p }
+
+// Post posts to a room, with secrets masked.
 func (b *Bot) Post(ctx context.Context, room chat.Room, p chat.Post) (chat.Ref, error) {
-	return b.sender.Post(ctx, room, b.mask(p))
+	return b.poster.Post(ctx, room, b.mask(p))
 }
 
 // PostInThread posts under an earlier post, with secrets masked.
 func (b *Bot) PostInThread(ctx context.Context, parent chat.Ref, p chat.Post) (chat.Ref, error) {
-	return b.sender.PostInThread(ctx, parent, b.mask(p))
+	return b.poster.PostInThread(ctx, parent, b.mask(p))
+}
+
+// Update changes an earlier post (a new post where the chat cannot edit),
+// with secrets masked.
+func (b *Bot) Update(ctx context.Context, ref chat.Ref, p chat.Post) (chat.Ref, error) {
+	return b.poster.Update(ctx, ref, b.mask(p))
 }
 
 func (b *Bot) mask(p chat.Post) chat.Post {
