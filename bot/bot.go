@@ -56,6 +56,7 @@ type Bot struct {
 	store        store.Store
 	sender       *chat.Sender
 	poster       Poster
+	ingester     event.Ingester
 	clock        clock.Clock
 	log          *slog.Logger
 	redactor     *redact.Redactor
