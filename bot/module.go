@@ -39,6 +39,9 @@ type Route struct {
 	Pattern string // a net/http ServeMux pattern: "POST /hooks/github"
 	Handler http.Handler
 	Module  string
+	// Scope, when set, makes it an API route: a bearer token with this scope
+	// is required (401 without a valid token, 403 without the scope).
+	Scope string
 }
 
 // Host is what a module sees while it provisions: where it declares commands,
@@ -69,6 +72,12 @@ func (h *Host) Type(t command.Type) error {
 // Route declares an HTTP route on the bot's listener.
 func (h *Host) Route(pattern string, handler http.Handler) {
 	h.bot.routes = append(h.bot.routes, Route{Pattern: pattern, Handler: handler, Module: h.module})
+}
+
+// APIRoute declares a token-protected API route (under /api/v1/…): the
+// listener checks the bearer token and its scope before handler runs.
+func (h *Host) APIRoute(pattern, scope string, handler http.Handler) {
+	h.bot.routes = append(h.bot.routes, Route{Pattern: pattern, Handler: handler, Module: h.module, Scope: scope})
 }
 
 // Subscribe calls fn for every event whose tag matches pattern ("deploy.*", "alert.**").

@@ -1,29 +1,36 @@
 #!/usr/bin/env bash
-# Installs what the tests need when it is missing (Debian packages, as root).
+# Installs what the tests need when it is missing (Debian packages, as root):
+# PostgreSQL (store), Chromium (browser tests), ngircd (IRC), prosody (XMPP).
 # Called by `make test`; safe to run again.
 set -euo pipefail
 
 need=()
-pg_bin() {
+have_pg() {
   for d in /usr/lib/postgresql/*/bin; do
     [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ] && return 0
   done
   return 1
 }
-pg_bin || need+=(postgresql)
+have_pg || need+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v ngircd >/dev/null 2>&1 || need+=(ngircd)
+command -v prosody >/dev/null 2>&1 || need+=(prosody)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 echo "test-deps: installing ${need[*]}" >&2
+SUDO=
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
     echo "test-deps: need root to install ${need[*]} (apt-get); install them and run again" >&2
     exit 1
   fi
-else
-  SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The packages' own services are not used: the tests start their own servers.
+for svc in ngircd prosody; do
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done

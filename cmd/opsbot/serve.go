@@ -43,7 +43,11 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	for _, r := range a.Bot.Routes() {
-		srv.Handle(r.Pattern, r.Handler)
+		if r.Scope != "" {
+			srv.HandleAPI(r.Pattern, r.Scope, r.Handler)
+		} else {
+			srv.Handle(r.Pattern, r.Handler)
+		}
 	}
 	srv.HandleAPI("GET /api/v1/audit", "audit:read", srv.AuditHandler())
 	if err := a.Start(ctx); err != nil {
