@@ -20,6 +20,7 @@ import (
 	"github.com/opsbot/opsbot/clock"
 	"github.com/opsbot/opsbot/config"
 	"github.com/opsbot/opsbot/jobs"
+	"github.com/opsbot/opsbot/outbox"
 	"github.com/opsbot/opsbot/redact"
 	"github.com/opsbot/opsbot/store"
 	"github.com/opsbot/opsbot/store/sqlstore"
@@ -53,6 +54,7 @@ type App struct {
 	Bot      *bot.Bot
 	Modules  []bot.Module
 	Jobs     *jobs.Runner
+	Outbox   *outbox.Outbox
 	// ConfigPath is the file that was loaded ("" for defaults).
 	ConfigPath string
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/opsbot/opsbot/config"
+	"github.com/opsbot/opsbot/outbox"
 	"github.com/opsbot/opsbot/store"
 )
 
@@ -50,6 +51,7 @@ type Core struct {
 	Users    UserSeeds           `yaml:"users"`
 	Groups   map[string][]string `yaml:"groups"`
 	Rules    RuleConfigs         `yaml:"rules"`
+	Outbox   outbox.Config       `yaml:"outbox"`
 }
 
 // UserSeeds is the `users:` section.
@@ -70,7 +72,7 @@ func DefaultCore() Core {
 func (c *Core) register(l *config.Loader) error {
 	for name, target := range map[string]any{
 		"bot": &c.Bot, "listen": &c.Listen, "database": &c.Database, "timezone": &c.Timezone,
-		"log": &c.Log, "users": &c.Users, "groups": &c.Groups, "rules": &c.Rules,
+		"log": &c.Log, "users": &c.Users, "groups": &c.Groups, "rules": &c.Rules, "outbox": &c.Outbox,
 	} {
 		if err := l.Register(name, target); err != nil {
 			return err

@@ -3,8 +3,12 @@ package app
 import (
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/modules/core"
+	eventsmod "github.com/opsbot/opsbot/modules/events"
+	hooksmod "github.com/opsbot/opsbot/modules/hooks"
 	"github.com/opsbot/opsbot/modules/jobsmod"
+	notifymod "github.com/opsbot/opsbot/modules/notify"
 	"github.com/opsbot/opsbot/modules/scripts"
+	"github.com/opsbot/opsbot/web"
 )
 
 // BuiltinModules is the one list of built-in modules: adding a capability is
@@ -13,7 +17,11 @@ import (
 func BuiltinModules() []bot.Module {
 	return append(CoreModules(),
 		jobsmod.New(),
+		eventsmod.New(),
 		scripts.New(),
+		web.New(),
+		notifymod.New(),
+		hooksmod.New(),
 	)
 }
 

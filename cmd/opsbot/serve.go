@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/opsbot/opsbot/app"
+	"github.com/opsbot/opsbot/bot"
+	"github.com/opsbot/opsbot/chat"
 	"github.com/opsbot/opsbot/httpapi"
+	"github.com/opsbot/opsbot/web"
 )
 
 // ServeCmd runs everything.
@@ -39,7 +42,13 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.Build(ctx); err != nil {
+	// On first start, the web console's admin; the password is shown here once and never logged.
+	adminPassword, err := web.Bootstrap(ctx, a.Store)
+	if err != nil {
+		return err
+	}
+	adapters := chatAdapters(a.Modules)
+	if err := a.Build(ctx, adapters...); err != nil {
 		return err
 	}
 	for _, r := range a.Bot.Routes() {
@@ -58,9 +67,13 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	url := "http://" + l.Addr().String()
 	a.Log.Info("opsbot ready", "url", url, "database", a.Store.Dialect(), "config", a.ConfigPath, "startup_ms", time.Since(start).Milliseconds())
 	fmt.Fprintf(os.Stderr, "opsbot is listening on %s (health %s/healthz)\n", url, url)
+	fmt.Fprintf(os.Stderr, "web console: %s/\n", url)
+	if adminPassword != "" {
+		fmt.Fprintf(os.Stderr, "first start: log in as %q with the one-time password %s (it is not shown again)\n", web.AdminName, adminPassword)
+	}
 
 	runErr := make(chan error, 1)
-	go func() { runErr <- a.Bot.Run(ctx) }()
+	go func() { runErr <- a.Bot.Run(ctx, adapters...) }()
 	select {
 	case err := <-served:
 		return err
@@ -68,4 +81,15 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		<-served
 		return nil
 	}
+}
+
+// chatAdapters are the chat adapters modules bring (the web console's).
+func chatAdapters(mods []bot.Module) []chat.Adapter {
+	var out []chat.Adapter
+	for _, m := range mods {
+		if c, ok := m.(interface{ ChatAdapter() chat.Adapter }); ok {
+			out = append(out, c.ChatAdapter())
+		}
+	}
+	return out
 }
