@@ -52,6 +52,7 @@ type Core struct {
 	Groups   map[string][]string `yaml:"groups"`
 	Rules    RuleConfigs         `yaml:"rules"`
 	Outbox   outbox.Config       `yaml:"outbox"`
+	Adapters AdaptersConfig      `yaml:"adapters"`
 }
 
 // UserSeeds is the `users:` section.
@@ -72,7 +73,7 @@ func DefaultCore() Core {
 func (c *Core) register(l *config.Loader) error {
 	for name, target := range map[string]any{
 		"bot": &c.Bot, "listen": &c.Listen, "database": &c.Database, "timezone": &c.Timezone,
-		"log": &c.Log, "users": &c.Users, "groups": &c.Groups, "rules": &c.Rules, "outbox": &c.Outbox,
+		"log": &c.Log, "adapters": &c.Adapters, "users": &c.Users, "groups": &c.Groups, "rules": &c.Rules, "outbox": &c.Outbox,
 	} {
 		if err := l.Register(name, target); err != nil {
 			return err

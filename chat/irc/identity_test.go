@@ -22,18 +22,18 @@ func TestMasks(t *testing.T) {
 		want             string
 	}{
 		{"alice", "~alice", "host.example", "alice"},
-		{"ALICE", "~Alice", "HOST.example", "alice"},          // IRC compares case-insensitively
-		{"alice_", "~alice", "host.example", ""},              // another nick on the same host
-		{"alice", "~alice", "evil.example", ""},               // the same nick elsewhere
-		{"alice", "alice", "host.example", ""},                // ident answered: another user part
-		{"bobby", "~bob", "laptop.corp.example", "bob"},       // any nick, the corporate hosts
-		{"bob", "~bob", "corp.example.evil.net", ""},          // * does not cross the suffix
-		{"x", "y", "build-07.ci.example", "ci"},               // ? is one character
-		{"x", "y", "build-7.ci.example", ""},                  //
-		{"x", "~deploy", "build-01.ci.example", "deployer"},   // the most specific mask wins
-		{"carol", "carol", "10.0.0.42", "carol"},              //
-		{"dave{m}", "~dave", "home.example.net", "dave"},      // RFC 1459: [] fold to {}
-		{"alice", "", "host.example", ""},                     // no user part, no match
+		{"ALICE", "~Alice", "HOST.example", "alice"},        // IRC compares case-insensitively
+		{"alice_", "~alice", "host.example", ""},            // another nick on the same host
+		{"alice", "~alice", "evil.example", ""},             // the same nick elsewhere
+		{"alice", "alice", "host.example", ""},              // ident answered: another user part
+		{"bobby", "~bob", "laptop.corp.example", "bob"},     // any nick, the corporate hosts
+		{"bob", "~bob", "corp.example.evil.net", ""},        // * does not cross the suffix
+		{"x", "y", "build-07.ci.example", "ci"},             // ? is one character
+		{"x", "y", "build-7.ci.example", ""},                //
+		{"x", "~deploy", "build-01.ci.example", "deployer"}, // the most specific mask wins
+		{"carol", "carol", "10.0.0.42", "carol"},            //
+		{"dave{m}", "~dave", "home.example.net", "dave"},    // RFC 1459: [] fold to {}
+		{"alice", "", "host.example", ""},                   // no user part, no match
 	}
 	for _, tt := range tests {
 		got, ok := m.lookup(tt.nick, tt.user, tt.host)

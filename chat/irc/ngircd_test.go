@@ -16,6 +16,7 @@ import (
 	"github.com/opsbot/opsbot/chat/irc"
 	"github.com/opsbot/opsbot/chat/irc/internal/testcert"
 	"github.com/opsbot/opsbot/chat/irc/ngircdtest"
+	"github.com/opsbot/opsbot/clock"
 	"github.com/opsbot/opsbot/config"
 )
 
@@ -28,6 +29,12 @@ type bot struct {
 // startBot runs an adapter until the test ends.
 func startBot(t *testing.T, cfg irc.Config, log *lockedBuffer) bot {
 	t.Helper()
+	return startBotOn(t, cfg, log, nil)
+}
+
+// startBotOn runs an adapter on clk (the real clock if nil).
+func startBotOn(t *testing.T, cfg irc.Config, log *lockedBuffer, clk clock.Clock) bot {
+	t.Helper()
 	logger := testLogger(t)
 	if log != nil {
 		logger = captureLogger(t, log)
@@ -35,6 +42,9 @@ func startBot(t *testing.T, cfg irc.Config, log *lockedBuffer) bot {
 	a, err := irc.New(cfg, logger)
 	if err != nil {
 		t.Fatalf("new: %v", err)
+	}
+	if clk != nil {
+		a.SetClock(clk)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := make(chan chat.Message, 64)
@@ -189,15 +199,18 @@ func TestNickCollisionAndReclaim(t *testing.T) {
 }
 
 // Killing ngircd mid-conversation: posts made while it is down wait for the
-// reconnect and the rejoin, then arrive in order.
+// reconnect and the rejoin, then arrive in order. The bot's clock is fake,
+// so that it reconnects only once the watcher is back in the channel to see
+// the posts.
 func TestServerRestart(t *testing.T) {
 	srv := ngircdtest.Start(t, ngircdtest.Options{})
 	w := ngircdtest.Dial(t, srv.Addr(), "watcher")
 	w.Join(t, "#ops", "")
 	cfg := fastConfig(srv.Addr(), "opsbot")
 	cfg.Channels = []irc.ChannelConfig{{Name: "#ops"}}
-	cfg.PostTimeout = 10 * time.Second
-	b := startBot(t, cfg, nil)
+	cfg.ReconnectMin, cfg.ReconnectMax = time.Second, time.Second
+	fake := clock.NewFake(time.Now())
+	b := startBotOn(t, cfg, nil, fake)
 	waitJoin(t, w, "opsbot", "#ops")
 	room := chat.Room{Adapter: "irc", ID: "#ops"}
 	sender := chat.NewSender(b)
@@ -208,13 +221,7 @@ func TestServerRestart(t *testing.T) {
 
 	srv.Stop(t)
 	w.WaitClosed(t)
-	deadline := time.Now().Add(10 * time.Second)
-	for b.Connected() {
-		if time.Now().After(deadline) {
-			t.Fatal("the bot did not notice the server is gone")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll(t, "the bot noticing the server is gone", func() bool { return !b.Connected() })
 	posted := make(chan error, 1)
 	go func() {
 		for i := range 3 {
@@ -225,23 +232,41 @@ func TestServerRestart(t *testing.T) {
 		}
 		posted <- nil
 	}()
-	select {
-	case err := <-posted:
-		t.Fatalf("the posts finished while the server was down: %v", err)
-	case <-time.After(100 * time.Millisecond):
-	}
 	srv.Restart(t)
 	w = ngircdtest.Dial(t, srv.Addr(), "watcher")
 	w.Join(t, "#ops", "")
+	select {
+	case err := <-posted:
+		t.Fatalf("the posts finished before the bot reconnected: %v", err)
+	default:
+	}
+	// The reconnect backoff runs on the fake clock: move it on until the bot is back.
+	poll(t, "the bot reconnecting", func() bool {
+		fake.Advance(time.Second)
+		return b.Connected()
+	})
 	if err := <-posted; err != nil {
 		t.Fatalf("posting across the restart: %v", err)
 	}
+	w.Until(t, "three posts", func([]ngircdtest.Line) bool { return len(botLines(w, b.Nick(), "#ops")) >= 3 })
 	var got []string
 	for _, l := range botLines(w, b.Nick(), "#ops") {
 		got = append(got, l.Last())
 	}
 	if strings.Join(got, "|") != "while down 0|while down 1|while down 2" {
 		t.Errorf("after the restart the watcher saw %q", got)
+	}
+}
+
+// poll checks cond every few milliseconds until it holds, for up to 10s.
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 10s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -425,5 +450,29 @@ func TestLongPostCutToTheDeadline(t *testing.T) {
 	}
 	if want := fmt.Sprintf("… %d more lines cut", 100-(len(got)-1)); !strings.HasPrefix(got[len(got)-1].Last(), want) {
 		t.Errorf("the notice is %q, want it to start with %q", got[len(got)-1].Last(), want)
+	}
+}
+
+func TestServerPassword(t *testing.T) {
+	const password = "letmein-7f3a"
+	srv := ngircdtest.Start(t, ngircdtest.Options{Password: password})
+	var log lockedBuffer
+	cfg := fastConfig(srv.Addr(), "opsbot")
+	cfg.ServerPassword = password
+	cfg.Channels = []irc.ChannelConfig{{Name: "#ops"}}
+	b := startBot(t, cfg, &log)
+	poll(t, "the bot registered", b.Connected)
+
+	cfg = fastConfig(srv.Addr(), "wrongpw")
+	cfg.ServerPassword = "not-it-9c1e"
+	cfg.PostTimeout = 300 * time.Millisecond
+	wrong := startBot(t, cfg, &log)
+	if _, err := wrong.Post(context.Background(), chat.Room{Adapter: "irc", ID: "#ops"}, chat.Post{Text: "x"}); !errors.Is(err, irc.ErrNotConnected) {
+		t.Errorf("with the wrong password: %v", err)
+	}
+	for _, secret := range []string{password, "not-it-9c1e"} {
+		if strings.Contains(log.String(), secret) {
+			t.Errorf("the server password reached the log")
+		}
 	}
 }

@@ -19,7 +19,7 @@ type session struct {
 	welcomed   bool // RPL_WELCOME came: the nick is settled
 	registered bool // the MOTD ended: channels may be joined
 	saslOK     bool
-	refused    bool // the bot is hanging up on this server (SASL not done)
+	refused    bool         // the bot is hanging up on this server (SASL not done)
 	self       *girc.Source // our own nick!user@host, once a JOIN showed it
 
 	channels map[string]*channel // by folded name

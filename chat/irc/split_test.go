@@ -62,7 +62,7 @@ func TestSplitLineKeepsTextAndFormatting(t *testing.T) {
 		strings.Repeat("line 0042: héllo wörld, 日本語, the quick brown fox 😀 ", 30),
 		strings.Repeat("日本語", 200),
 		"\x0304[CRITICAL] " + strings.Repeat("\x02disk\x02 full on \x1dhost-1\x1d, \x11/var/log\x11 at 99% ", 20),
-		strings.Repeat("\x03" + "12,01x\x03 y ", 100),
+		strings.Repeat("\x03"+"12,01x\x03 y ", 100),
 		strings.Repeat("a", 1000),
 	}
 	for _, line := range lines {

@@ -19,6 +19,7 @@ import (
 // still arrives until the socket ends.
 type conn struct {
 	client *goxmpp.Client
+	out    writer // the client, as far as writing goes
 	full   string // the bot's full JID on this connection
 
 	wmu sync.Mutex // one stanza written at a time
@@ -58,7 +59,7 @@ func (a *Adapter) dial(ctx context.Context) (*conn, error) {
 		if r.err != nil {
 			return nil, classifyDialError(r.err)
 		}
-		return &conn{client: r.c, full: r.c.JID(), done: make(chan struct{}), read: make(chan struct{})}, nil
+		return &conn{client: r.c, out: r.c, full: r.c.JID(), done: make(chan struct{}), read: make(chan struct{})}, nil
 	case <-ctx.Done():
 		go func() {
 			if r := <-res; r.err == nil {
@@ -86,7 +87,7 @@ func (c *conn) send(stanza string) error {
 		return fmt.Errorf("xmpp: send: %w", c.err)
 	}
 	c.wmu.Lock()
-	_, err := c.client.SendOrg(stanza)
+	_, err := c.out.SendOrg(stanza)
 	c.wmu.Unlock()
 	if err != nil {
 		err = fmt.Errorf("xmpp: send: %w", err)
@@ -109,7 +110,7 @@ func (c *conn) kill(err error) {
 		go func() {
 			c.wmu.Lock()
 			defer c.wmu.Unlock()
-			_, _ = c.client.SendOrg("</stream:stream>")
+			_, _ = c.out.SendOrg("</stream:stream>")
 		}()
 	})
 }
@@ -121,6 +122,11 @@ func (c *conn) dead() bool {
 	default:
 		return false
 	}
+}
+
+// writer writes raw XML to the stream (go-xmpp's Client.SendOrg).
+type writer interface {
+	SendOrg(xml string) (int, error)
 }
 
 // errClosed ends a connection when the adapter stops.

@@ -45,6 +45,7 @@ allow_unencrypted_plain_auth = true
 modules_enabled = { "roster", "saslauth", "disco", "ping" }
 modules_disabled = { "s2s", "tls" }
 log = { info = %[4]q }
+%[5]s
 VirtualHost "localhost"
 Component "conference.localhost" "muc"
   muc_room_locking = false
@@ -59,7 +60,7 @@ Component "anon.localhost" "muc"
 func startProsody(t testing.TB) *prosody {
 	t.Helper()
 	requireProsody(t)
-	s, err := newProsody(t.TempDir())
+	s, err := newProsody(t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +78,9 @@ func requireProsody(t testing.TB) {
 	}
 }
 
-// newProsody writes a config under dir, registers the accounts and starts prosody.
-func newProsody(dir string) (*prosody, error) {
+// newProsody writes a config under dir (with extra global settings),
+// registers the accounts and starts prosody.
+func newProsody(dir, extra string) (*prosody, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -90,7 +92,7 @@ func newProsody(dir string) (*prosody, error) {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
-	cfg := fmt.Sprintf(prosodyConfig, filepath.Join(dir, "prosody.pid"), data, s.port, filepath.Join(dir, "prosody.log"))
+	cfg := fmt.Sprintf(prosodyConfig, filepath.Join(dir, "prosody.pid"), data, s.port, filepath.Join(dir, "prosody.log"), extra)
 	if err := os.WriteFile(s.conf, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
@@ -101,6 +103,16 @@ func newProsody(dir string) (*prosody, error) {
 		}
 	}
 	return s, s.start()
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (s *prosody) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
@@ -168,7 +180,7 @@ func TestMain(m *testing.M) {
 				sharedErr = err
 			} else {
 				defer os.RemoveAll(dir)
-				shared, sharedErr = newProsody(dir)
+				shared, sharedErr = newProsody(dir, "")
 				if shared != nil {
 					defer shared.kill()
 				}

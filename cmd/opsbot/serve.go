@@ -47,7 +47,11 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	adapters := chatAdapters(a.Modules)
+	configured, err := a.ChatAdapters()
+	if err != nil {
+		return err
+	}
+	adapters := append(chatAdapters(a.Modules), configured...)
 	if err := a.Build(ctx, adapters...); err != nil {
 		return err
 	}

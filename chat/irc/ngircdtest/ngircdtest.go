@@ -53,6 +53,8 @@ type Options struct {
 	// default, so tests can post quickly; the adapter's own flood control is
 	// what the tests measure.
 	Penalties bool
+	// Password, when set, is the server password every client must send (PASS).
+	Password string
 }
 
 // Server is a running ngircd.
@@ -155,6 +157,9 @@ func (s *Server) copyIn(t testing.TB, path string) string {
 func (s *Server) config(opts Options) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[Global]\nName = %s\nInfo = opsbot test server\nListen = %s\nPorts = %d\nMotdPhrase = opsbot test server\n", ServerName, s.Host, s.Port)
+	if opts.Password != "" {
+		fmt.Fprintf(&b, "Password = %s\n", opts.Password)
+	}
 	b.WriteString("[Limits]\nMaxConnectionsIP = 0\nMaxJoins = 0\n")
 	if !opts.Penalties {
 		b.WriteString("MaxPenaltyTime = 0\n")
