@@ -176,3 +176,20 @@ func (f *fanout) OpenThread(ctx context.Context, kind, data string, p chat.Post)
 	}
 	return ref, nil
 }
+
+// queuer is a poster that stores a post without waiting for its delivery
+// (the outbox's Enqueue).
+type queuer interface {
+	Enqueue(ctx context.Context, room chat.Room, p chat.Post) (chat.Ref, error)
+}
+
+// PostQueued hands p, with secrets masked, to the poster and returns once it
+// is stored, without waiting for its delivery, when the poster is a durable
+// outbox; otherwise it posts as Post does. The notify pipeline posts this
+// way, so a slow or rate-limited room doesn't hold up the others.
+func (b *Bot) PostQueued(ctx context.Context, room chat.Room, p chat.Post) (chat.Ref, error) {
+	if q, ok := b.poster.(queuer); ok {
+		return q.Enqueue(ctx, room, b.mask(p))
+	}
+	return b.poster.Post(ctx, room, b.mask(p))
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -175,6 +176,8 @@ throttle: 1m
 		h.advance(10 * time.Second)
 		require.Len(t, h.poster.all(), 2)
 		assert.Equal(t, "shell:#ops _4 more messages were held back by the throttle of route root._", h.poster.texts()[1])
+		assert.Equal(t, 4.0, testutil.ToFloat64(h.d.m.suppressed.WithLabelValues("root", "throttled")))
+		assert.Equal(t, 1.0, testutil.ToFloat64(h.d.m.posts.WithLabelValues("root", "throttled")))
 		h.advance(time.Minute)
 		h.send(event.Event{Tag: "log.error", Title: "error 5"})
 		assert.Equal(t, "shell:#ops *error 5*", h.poster.texts()[2])
@@ -222,6 +225,7 @@ routes:
 	h.clock.Advance(12 * time.Hour) // 22:00 Berlin
 	h.send(event.Event{Tag: "batch.done", Title: "night"})
 	assert.Equal(t, []string{"shell:#ops *day*"}, h.poster.texts())
+	assert.Equal(t, 1.0, testutil.ToFloat64(h.d.m.suppressed.WithLabelValues("quiet-nights", "muted")))
 
 	// Saturday: the group is held, and posted on Monday.
 	h.clock.Advance(4*24*time.Hour + 2*time.Hour) // Saturday 00:00 Berlin
@@ -326,6 +330,7 @@ group_interval: 5m
 			h.advance(3 * time.Second) // 20 batches over a minute
 		}
 	}
+	assert.Equal(t, 1.0, testutil.ToFloat64(h.d.m.groups), "one group")
 	h.advance(30 * time.Minute)
 	firing := len(h.poster.all())
 	t.Logf("%d alerts became %d posts", n, firing)
@@ -345,5 +350,7 @@ group_interval: 5m
 	h.advance(time.Hour)
 	posts := h.poster.texts()[firing:]
 	require.Len(t, posts, 1, "exactly one post after they clear")
+	assert.Equal(t, 0.0, testutil.ToFloat64(h.d.m.groups), "the group is gone")
+	assert.Equal(t, float64(2*n), testutil.ToFloat64(h.d.m.events))
 	assert.Equal(t, "shell:#ops *[RESOLVED] alert.http service=api*: all 10000 cleared", posts[0])
 }

@@ -21,7 +21,7 @@ import (
 )
 
 // load decodes a `routes:` section the way the app does.
-func load(t *testing.T, yaml string) Config {
+func load(t testing.TB, yaml string) Config {
 	t.Helper()
 	var c Config
 	l := config.NewLoader()
@@ -117,7 +117,7 @@ func (fakeDirectory) Mentions(_ context.Context, adapter string, names []string)
 
 // harness is a dispatcher on a real SQLite store with a fake clock.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	clock  *clock.Fake
 	poster *fakePoster
@@ -130,13 +130,13 @@ type harness struct {
 
 var start = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) // a Monday
 
-func newHarness(t *testing.T, yaml string) *harness {
+func newHarness(t testing.TB, yaml string) *harness {
 	t.Helper()
 	return newHarnessOn(t, "", yaml)
 }
 
 // newHarnessOn runs on the database url ("" for SQLite in a temp dir).
-func newHarnessOn(t *testing.T, url, yaml string) *harness {
+func newHarnessOn(t testing.TB, url, yaml string) *harness {
 	t.Helper()
 	tree, err := Compile(load(t, yaml))
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -105,11 +106,21 @@ func (f *fakeChat) try(ctx context.Context, p chat.Post) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts = append(f.attempts, f.clock.Now())
-	if f.script != nil {
-		return f.script(len(f.attempts), p)
+	if f.script == nil {
+		return nil
 	}
-	return nil
+	err := f.script(len(f.attempts), p)
+	if errors.Is(err, errHang) {
+		f.mu.Unlock()
+		<-ctx.Done()
+		f.mu.Lock()
+		return ctx.Err()
+	}
+	return err
 }
+
+// errHang, from a script, makes the chat hang until the delivery times out.
+var errHang = errors.New("hang")
 
 func (f *fakeChat) record(room chat.Room, thread, text string, edit bool, id string) chat.Ref {
 	f.mu.Lock()

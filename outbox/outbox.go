@@ -135,6 +135,10 @@ type Outbox struct {
 	rooms     map[roomKey]*bucket
 	adapters  map[string]*bucket
 	wg        sync.WaitGroup
+
+	// onSend, when set (by tests), is told the time each post's rate-limit
+	// token was taken, before the post is sent.
+	onSend func(k roomKey, at time.Time)
 }
 
 type roomKey struct{ adapter, room string }

@@ -73,10 +73,10 @@ func (o *Outbox) retire(k roomKey) {
 // wait before the next step: 0 at once, < 0 when nothing is pending. held
 // is true when the head post is not due yet (a backoff, another's claim).
 func (o *Outbox) step(k roomKey) (wait time.Duration, held bool, err error) {
-	if d := o.reserve(k); d > 0 {
+	d, now := o.reserve(k)
+	if d > 0 {
 		return d, false, nil
 	}
-	now := o.clock.Now()
 	c, err := o.claim(k, now)
 	if err != nil || c == nil {
 		o.refund(k)
@@ -87,6 +87,9 @@ func (o *Outbox) step(k roomKey) (wait time.Duration, held bool, err error) {
 	if c == nil {
 		wait, err := o.headWait(k, now)
 		return wait, wait > 0, err
+	}
+	if o.onSend != nil {
+		o.onSend(k, now)
 	}
 	o.deliver(k, c)
 	return 0, false, nil
@@ -150,20 +153,20 @@ func (o *Outbox) headWait(k roomKey, now time.Time) (time.Duration, error) {
 	return min(d, o.poll), nil
 }
 
-// reserve takes a token from the room's and the adapter's buckets, or says
-// how long until both have one. Taking both at once, under the lock, keeps
+// reserve takes a token from the room's and the adapter's buckets at now,
+// or says how long until both have one. Taking both at once, under the lock, keeps
 // the rooms of an adapter from spending one token twice.
-func (o *Outbox) reserve(k roomKey) time.Duration {
-	now := o.clock.Now()
+func (o *Outbox) reserve(k roomKey) (wait time.Duration, now time.Time) {
+	now = o.clock.Now()
 	rb, ab := o.buckets(k, now)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if d := max(rb.wait(now), ab.wait(now)); d > 0 {
-		return d
+		return d, now
 	}
 	rb.take(1, now)
 	ab.take(1, now)
-	return 0
+	return 0, now
 }
 
 // refund gives back a token reserve took for a post that wasn't there.
@@ -230,9 +233,12 @@ func (o *Outbox) deliver(k roomKey, c *claimed) {
 		o.mu.Unlock()
 	}
 
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(o.ctx), o.timeout)
+	ref, err := o.send(sendCtx, c)
+	cancel()
+	// The outcome is recorded even if the delivery used up its time, or Stop came.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(o.ctx), o.timeout)
 	defer cancel()
-	ref, err := o.send(ctx, c)
 	if err == nil {
 		o.sent(ctx, k, c, ref)
 		return

@@ -111,7 +111,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 	return a, nil
 }
 
-// SetClock sets the clock the reconnection backoff waits on.
+// SetClock sets the clock the reconnection backoff waits on; call it before Run.
 func (a *Adapter) SetClock(c clock.Clock) { a.clock = c }
 
 // Name is "xmpp".

@@ -3,6 +3,7 @@ package xmpp
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,9 @@ import (
 // discoTimeout bounds how long an edit waits for the readers to say whether
 // they support corrections.
 const discoTimeout = 3 * time.Second
+
+// maxPeers bounds the cache of which clients support corrections.
+const maxPeers = 4096
 
 // waiter waits for the acknowledgement of one message: the room's echo of
 // it, a bounce, or (for a direct message) the server's answer to a ping
@@ -81,8 +85,7 @@ func (a *Adapter) Post(ctx context.Context, room chat.Room, p chat.Post) (chat.R
 	if err != nil {
 		return chat.Ref{}, err
 	}
-	text := a.withMentions(t, p)
-	id, err := a.send(ctx, t, text, "")
+	id, err := a.send(ctx, t, p, "")
 	if err != nil {
 		return chat.Ref{}, fmt.Errorf("xmpp: post to %s: %w", t.to, err)
 	}
@@ -98,18 +101,17 @@ func (a *Adapter) Update(ctx context.Context, ref chat.Ref, p chat.Post) error {
 	if err != nil {
 		return err
 	}
-	text := a.withMentions(t, p)
 	a.mu.Lock()
 	current := a.alias.get(ref.ID)
 	last := a.lastSent[t.key] == current
 	a.mu.Unlock()
 	if last && a.canCorrect(ctx, t) {
-		if _, err := a.send(ctx, t, text, current); err != nil {
+		if _, err := a.send(ctx, t, p, current); err != nil {
 			return fmt.Errorf("xmpp: correct %s in %s: %w", current, t.to, err)
 		}
 		return nil
 	}
-	id, err := a.send(ctx, t, text, "")
+	id, err := a.send(ctx, t, p, "")
 	if err != nil {
 		return fmt.Errorf("xmpp: update %s in %s: %w", ref.ID, t.to, err)
 	}
@@ -119,9 +121,13 @@ func (a *Adapter) Update(ctx context.Context, ref chat.Ref, p chat.Post) error {
 	return nil
 }
 
-// send sends one message to t (a correction of replaces when set) and waits
-// for its acknowledgement; it returns the message's id.
-func (a *Adapter) send(ctx context.Context, t target, text, replaces string) (string, error) {
+// send sends one message to t (a correction of replaces when set) and
+// waits for its acknowledgement; it returns the message's id. The text is
+// made once the bot is in the room (mentions need its occupants). When the
+// connection dies before the acknowledgement, the message is sent again on
+// the next connection, within the send timeout: a duplicate is possible
+// (the room had it but its echo was lost), a loss is not.
+func (a *Adapter) send(ctx context.Context, t target, p chat.Post, replaces string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.SendTimeout)
 	defer cancel()
 	unlock, err := a.lockTarget(ctx, t.key)
@@ -129,11 +135,25 @@ func (a *Adapter) send(ctx context.Context, t target, text, replaces string) (st
 		return "", err
 	}
 	defer unlock()
+	for {
+		c, err := a.ready(ctx, t)
+		if err != nil {
+			return "", err
+		}
+		id, err := a.sendOn(ctx, c, t, a.withMentions(t, p), replaces)
+		if err == nil || !c.dead() || ctx.Err() != nil {
+			return id, err
+		}
+		a.log.Debug("xmpp: connection lost before the acknowledgement; sending again", "to", t.to)
+	}
+}
 
+// ready waits for a live connection and, for a room, for the bot to be in it.
+func (a *Adapter) ready(ctx context.Context, t target) (*conn, error) {
 	var c *conn
-	err = a.waitFor(ctx, func() (bool, error) {
+	err := a.waitFor(ctx, func() (bool, error) {
 		c = a.conn
-		if c == nil {
+		if c == nil || c.dead() {
 			return false, nil
 		}
 		if t.room != nil {
@@ -144,13 +164,14 @@ func (a *Adapter) send(ctx context.Context, t target, text, replaces string) (st
 		}
 		return true, nil
 	})
-	if err != nil {
-		if c == nil && ctx.Err() != nil {
-			return "", fmt.Errorf("%w: %w", errNotConnected, err)
-		}
-		return "", err
+	if err != nil && ctx.Err() != nil && (c == nil || c.dead()) {
+		return nil, fmt.Errorf("%w: %w", errNotConnected, err)
 	}
+	return c, err
+}
 
+// sendOn sends one message on c and waits for its acknowledgement.
+func (a *Adapter) sendOn(ctx context.Context, c *conn, t target, text, replaces string) (string, error) {
 	id := newID()
 	w := &waiter{to: normBare(t.to), ch: make(chan error, 1)}
 	if t.typ == "chat" && resource(t.to) != "" {
@@ -261,20 +282,14 @@ func (a *Adapter) supportsCorrection(ctx context.Context, c *conn, jid string) b
 	if err != nil && ctx.Err() != nil {
 		return false // no answer in time: don't cache, ask again next time
 	}
-	ok = err == nil && containsString(r.features, nsCorrection)
+	ok = err == nil && slices.Contains(r.features, nsCorrection)
 	a.mu.Lock()
+	if len(a.peers) >= maxPeers {
+		clear(a.peers) // resources come and go: start the cache afresh
+	}
 	a.peers[jid] = ok
 	a.mu.Unlock()
 	return ok
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // withMentions prefixes the text with the nicks of the mentioned users

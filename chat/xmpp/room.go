@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/opsbot/opsbot/chat"
 )
+
+// joinTimeout is how long a join may go unanswered before it is sent again.
+const joinTimeout = 30 * time.Second
 
 // maxNickTries bounds the nicks tried after a conflict: nick_, nick_2 … nick_9.
 const maxNickTries = 9
@@ -19,6 +23,7 @@ type room struct {
 	nick      string // the nick asked for or held
 	tries     int    // nick conflicts met in this join
 	joined    bool
+	asked     time.Time           // when the last join was sent
 	failed    error               // why the room refused the bot (until the next join attempt)
 	occupants map[string]occupant // nick → occupant
 }
@@ -46,7 +51,7 @@ func (a *Adapter) addRoom(rc RoomConfig) *room {
 
 // join asks to enter r on c; a.mu must be held.
 func (a *Adapter) join(c *conn, r *room) {
-	r.joined, r.failed = false, nil
+	r.joined, r.failed, r.asked = false, nil, time.Now()
 	r.occupants = map[string]occupant{}
 	c.sendAsync(joinStanza(r.jid, r.nick, r.password))
 }

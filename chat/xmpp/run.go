@@ -117,12 +117,13 @@ func (a *Adapter) keepalive(c *conn) {
 	}
 }
 
-// rejoinRefused tries again the rooms that refused the bot, now and then.
+// rejoinRefused tries again, now and then, the rooms that refused the bot
+// or never answered its join.
 func (a *Adapter) rejoinRefused(c *conn) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, r := range a.rooms {
-		if r.failed != nil && a.conn == c {
+		if a.conn == c && (r.failed != nil || (!r.joined && time.Since(r.asked) > joinTimeout)) {
 			r.nick, r.tries = r.baseNick, 0
 			a.join(c, r)
 		}

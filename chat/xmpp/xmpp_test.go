@@ -21,13 +21,13 @@ import (
 	"github.com/opsbot/opsbot/config"
 )
 
-// botConfig is the adapter's config for server, fast to notice a dead link.
+// botConfig is the adapter's config for server, quick to reconnect.
 func botConfig(server string, rooms ...xmpp.RoomConfig) xmpp.Config {
 	return xmpp.Config{
 		JID: botJID, Password: config.Secret(password), Server: server, TLS: xmpp.TLSPlain,
 		Resource: "test" + strconv.Itoa(int(resources.Add(1))), // sessions of earlier tests never collide
 		Rooms:    rooms, SendTimeout: 10 * time.Second,
-		PingInterval: 300 * time.Millisecond, PingTimeout: 500 * time.Millisecond,
+		PingInterval: time.Second, PingTimeout: 3 * time.Second, // no false alarm on a loaded machine
 		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
 	}
 }
@@ -310,8 +310,9 @@ func TestCorrection(t *testing.T) {
 	alice.sees(room, "deploying api: done")
 	assert.Equal(t, []string{"deploying api: 100%", "deploying api: done"}, alice.texts(room))
 	bob.leave(room)
+	alice.until("bob left", func() bool { _, in := alice.occupants[room]["bob"]; return !in })
 	alice.say(room, "groupchat", "bob has gone")
-	r.receive(t, "bob has gone") // after bob's leaving, in the room's order
+	r.receive(t, "bob has gone") // the room told the bot of bob's leaving before this
 
 	// Later updates of the same ref correct the post that stands for it.
 	_, err = r.sender.Update(r.ctx, ref, chat.Post{Text: "deployed api"})
@@ -383,7 +384,9 @@ func TestDeadConnectionFoundByPing(t *testing.T) {
 	srv := sharedProsody(t)
 	room := uniqueRoom("ops", "conference.localhost")
 	px := newProxy(t, srv.addr())
-	r := run(t, botConfig(px.addr(), xmpp.RoomConfig{JID: room}), nil)
+	cfg := botConfig(px.addr(), xmpp.RoomConfig{JID: room})
+	cfg.PingInterval, cfg.PingTimeout = 200*time.Millisecond, 500*time.Millisecond
+	r := run(t, cfg, nil)
 	alice := newPerson(t, srv.addr(), "alice", true)
 	alice.join(room)
 	alice.botIn(room)

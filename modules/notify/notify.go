@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opsbot/opsbot/bot"
+	"github.com/opsbot/opsbot/chat"
 	"github.com/opsbot/opsbot/event"
 	"github.com/opsbot/opsbot/event/eventsql"
 	notifier "github.com/opsbot/opsbot/notify"
@@ -75,11 +76,20 @@ func (m *Module) Provision(h *bot.Host) error {
 	}
 	m.b, m.tree, m.loc = h.Bot(), tree, loc
 	m.d = notifier.New(notifier.Options{
-		Tree: tree, DB: h.Store().DB(), Poster: m.b, Runner: m.b, Directory: directory{st: h.Store()},
+		Tree: tree, DB: h.Store().DB(), Poster: queued{m.b}, Runner: m.b, Directory: directory{st: h.Store()},
 		Clock: h.Clock(), Location: loc, DefaultAdapter: m.defaultAdapter, Logger: h.Logger(), Metrics: m.reg,
 		PollInterval: m.cfg.PollInterval,
 	})
 	return nil
+}
+
+// queued posts through the bot into the outbox without waiting for the
+// delivery: the post is durable once stored, and one slow room does not
+// hold up the pipeline.
+type queued struct{ b *bot.Bot }
+
+func (q queued) Post(ctx context.Context, room chat.Room, p chat.Post) (chat.Ref, error) {
+	return q.b.PostQueued(ctx, room, p)
 }
 
 // Location is the timezone of mute windows.

@@ -16,6 +16,9 @@ import (
 )
 
 const routesYAML = `
+outbox:
+  limits:
+    test: {}   # the fake clock does not move: no rate limit on the test adapter
 users:
   - name: fixer
     groups: [robots]
