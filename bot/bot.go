@@ -61,6 +61,7 @@ type Bot struct {
 	log          *slog.Logger
 	redactor     *redact.Redactor
 	metrics      *metrics
+	registerer   prometheus.Registerer
 	dryRun       bool
 	confirmTTL   time.Duration
 	workers      int
@@ -112,7 +113,7 @@ func New(o Options) *Bot {
 	b := &Bot{
 		name: strings.ToLower(o.Name), prefix: o.Prefix, aliases: lower(o.Aliases),
 		store: o.Store, sender: o.Sender, poster: o.Sender, clock: o.Clock, log: o.Logger, redactor: o.Redactor,
-		metrics: newMetrics(o.Metrics), dryRun: o.DryRun, confirmTTL: o.ConfirmTimeout, workers: o.Workers, staticRules: o.Rules,
+		metrics: newMetrics(o.Metrics), registerer: o.Metrics, dryRun: o.DryRun, confirmTTL: o.ConfirmTimeout, workers: o.Workers, staticRules: o.Rules,
 		types: types, matcher: command.NewMatcher(types), threads: map[string]bool{},
 		events: event.NewBus(o.Logger), hosts: map[string]*Host{},
 	}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/opsbot/opsbot/chat"
 	"github.com/opsbot/opsbot/clock"
 	"github.com/opsbot/opsbot/command"
@@ -93,6 +95,10 @@ func (h *Host) Store() store.Store { return h.bot.store }
 
 // Logger is a logger tagged with the module's name.
 func (h *Host) Logger() *slog.Logger { return h.bot.log.With("module", h.module) }
+
+// Metrics is where a module registers its Prometheus collectors (nil in
+// tests that run without a registry).
+func (h *Host) Metrics() prometheus.Registerer { return h.bot.registerer }
 
 // Clock is the bot's clock (a fake one in tests).
 func (h *Host) Clock() clock.Clock { return h.bot.clock }

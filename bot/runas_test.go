@@ -39,8 +39,7 @@ func (m *runasModule) Provision(h *bot.Host) error {
 
 func TestRunAs(t *testing.T) {
 	m := &runasModule{}
-	// The test adapter is not rate-limited, as the fake clock does not move.
-	tb := bottest.New(t, bottest.Modules(m), bottest.Config("outbox:\n  limits:\n    test: {}\n"))
+	tb := bottest.New(t, bottest.Modules(m))
 	tb.User("fixer", "robots")
 	tb.User("nobody")
 	tb.Grant("fix", "group:robots")

@@ -91,3 +91,7 @@ func (a *Adapter) FormatsMarkdown() bool { return true }
 
 // RendersRich keeps fields and links out of the text.
 func (a *Adapter) RendersRich() bool { return true }
+
+// RateLimits: a test chat has no rate limit, so posts aren't held by the
+// outbox on the test's fake clock.
+func (a *Adapter) RateLimits() chat.RateLimits { return chat.RateLimits{} }

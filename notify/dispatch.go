@@ -23,6 +23,10 @@ import (
 // DefaultBatch is how many events one step reads from the log.
 const DefaultBatch = 200
 
+// actionRetention is how long an action's claim is kept: it only has to
+// outlive a replay of the log after a crash.
+const actionRetention = 7 * 24 * time.Hour
+
 // fpRetention is how long the dedup record of a fingerprint that never
 // resolves is kept after its last post.
 const fpRetention = 30 * 24 * time.Hour
@@ -58,14 +62,17 @@ type Dispatcher struct {
 	log *slog.Logger
 	m   *metrics
 
-	mu      sync.Mutex
-	loaded  bool
-	cursor  int64
-	groups  map[string]*group
-	changed map[string]*group
-	deleted map[string][2]string
-	claims  []action
-	actions sync.WaitGroup
+	mu        sync.Mutex
+	loaded    bool
+	found     bool // the cursor is stored
+	cursor    int64
+	committed int64 // the cursor as stored
+	pruned    time.Time
+	groups    map[string]*group
+	changed   map[string]*group
+	deleted   map[string][2]string
+	claims    []action
+	actions   sync.WaitGroup
 }
 
 // action is a route's command to run for an event.
@@ -120,7 +127,7 @@ func (d *Dispatcher) load(ctx context.Context, log Log) error {
 		}
 		d.log.Info("notify pipeline starts at the end of the event log", "seq", cursor)
 	}
-	d.cursor, d.groups = cursor, groups
+	d.cursor, d.committed, d.found, d.groups = cursor, cursor, found, groups
 	d.changed, d.deleted, d.claims = map[string]*group{}, map[string][2]string{}, nil
 	for id, g := range groups {
 		if _, ok := d.o.Tree.Node(g.Route); !ok {
@@ -303,8 +310,19 @@ func (d *Dispatcher) Run(ctx context.Context, log Log, waker Waker) {
 }
 
 func (d *Dispatcher) commit(ctx context.Context) error {
-	if err := d.db().commit(ctx, d.cursor, d.changed, d.deleted, d.claims, d.o.Clock.Now()); err != nil {
+	if d.cursor == d.committed && len(d.changed) == 0 && len(d.deleted) == 0 && len(d.claims) == 0 && d.found {
+		return nil // an idle step writes nothing
+	}
+	now := d.o.Clock.Now()
+	if err := d.db().commit(ctx, d.cursor, d.changed, d.deleted, d.claims, now); err != nil {
 		return err
+	}
+	d.committed, d.found = d.cursor, true
+	if now.Sub(d.pruned) > time.Hour {
+		if err := d.db().pruneActions(ctx, now.Add(-actionRetention)); err != nil {
+			d.log.Warn("prune the action log", "err", err)
+		}
+		d.pruned = now
 	}
 	claims := d.claims
 	d.changed, d.deleted, d.claims = map[string]*group{}, map[string][2]string{}, nil

@@ -354,3 +354,31 @@ group_interval: 5m
 	assert.Equal(t, float64(2*n), testutil.ToFloat64(h.d.m.events))
 	assert.Equal(t, "shell:#ops *[RESOLVED] alert.http service=api*: all 10000 cleared", posts[0])
 }
+
+// An idle step writes nothing; a claim of an action is forgotten after a week.
+func TestIdleStepsWriteNothing(t *testing.T) {
+	h := newHarness(t, `
+rooms: ["#ops"]
+routes:
+  - match: {tag: "fix"}
+    run: "fix {labels.host}"
+    as: fixer
+`)
+	h.send(event.Event{Tag: "fix", Labels: map[string]string{"host": "a"}})
+	updated := func() (ms int64) {
+		require.NoError(t, h.opts.DB.QueryRow(`SELECT updated FROM notify_cursor`).Scan(&ms))
+		return ms
+	}
+	claims := func() (n int) {
+		require.NoError(t, h.opts.DB.QueryRow(`SELECT count(*) FROM notify_actions`).Scan(&n))
+		return n
+	}
+	before := updated()
+	assert.Equal(t, 1, claims())
+	h.advance(time.Minute)
+	assert.Equal(t, before, updated())
+	h.clock.Advance(8 * 24 * time.Hour)
+	h.send(event.Event{Tag: "other"})
+	assert.Greater(t, updated(), before)
+	assert.Equal(t, 0, claims(), "the week-old claim is pruned")
+}

@@ -122,3 +122,9 @@ func (d db) commit(ctx context.Context, cursor int64, changed map[string]*group,
 	}
 	return nil
 }
+
+// pruneActions forgets the claims of actions started before t.
+func (d db) pruneActions(ctx context.Context, t time.Time) error {
+	_, err := d.sql.ExecContext(ctx, `DELETE FROM notify_actions WHERE started < $1`, t.UnixMilli())
+	return err
+}

@@ -3,6 +3,7 @@ package outbox
 import (
 	"time"
 
+	"github.com/opsbot/opsbot/chat"
 	"github.com/opsbot/opsbot/config"
 )
 
@@ -18,8 +19,9 @@ type Config struct {
 	// Retention is how long delivered posts are kept (default 24h); failed
 	// posts are kept until requeued or deleted by hand.
 	Retention time.Duration `yaml:"retention"`
-	// Limits are the rate limits per adapter name, over the built-in ones
-	// (DefaultLimits); "default" applies to adapters not named.
+	// Limits are the rate limits per adapter name. They take precedence over
+	// those an adapter states (chat.RateLimiter) and the built-in ones
+	// (DefaultLimits); "default" applies to adapters none of these name.
 	Limits map[string]Limit `yaml:"limits"`
 }
 
@@ -76,11 +78,6 @@ func (c Config) withDefaults() Config {
 	if c.Retention <= 0 {
 		c.Retention = 24 * time.Hour
 	}
-	limits := DefaultLimits()
-	for name, l := range c.Limits {
-		limits[name] = l
-	}
-	c.Limits = limits
 	return c
 }
 
@@ -111,10 +108,23 @@ func (l Limit) Validate() error {
 	return errs.Err()
 }
 
-// limitFor is the limit of an adapter.
-func (c Config) limitFor(adapter string) Limit {
+// limitFor is the limit of an adapter: the configured one, else the one
+// the adapter states (declared: a chat.RateLimiter's), else the built-in
+// one for its name, else the configured or built-in default.
+func (c Config) limitFor(adapter string, declared *chat.RateLimits) Limit {
 	if l, ok := c.Limits[adapter]; ok {
 		return l
 	}
-	return c.Limits["default"]
+	if declared != nil {
+		return Limit{RoomRate: declared.RoomRate, RoomBurst: declared.RoomBurst,
+			AdapterRate: declared.AdapterRate, AdapterBurst: declared.AdapterBurst}
+	}
+	defaults := DefaultLimits()
+	if l, ok := defaults[adapter]; ok {
+		return l
+	}
+	if l, ok := c.Limits["default"]; ok {
+		return l
+	}
+	return defaults["default"]
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/opsbot/opsbot/chat"
 )
 
 func TestConfigDefaultsAndLimits(t *testing.T) {
@@ -13,18 +15,25 @@ func TestConfigDefaultsAndLimits(t *testing.T) {
 	require.Equal(t, time.Second, c.Backoff)
 	require.Equal(t, 5*time.Minute, c.MaxBackoff)
 	require.Equal(t, 24*time.Hour, c.Retention)
+	declared := &chat.RateLimits{RoomRate: 2, RoomBurst: 4}
 	for _, tc := range []struct {
-		adapter string
-		want    Limit
+		adapter  string
+		declared *chat.RateLimits
+		want     Limit
 	}{
-		{"slack", Limit{RoomRate: 0.5, RoomBurst: 1}},     // configured over the built-in
-		{"matrix", Limit{RoomRate: 3}},                    // configured, not built in
-		{"shell", Limit{}},                                // built in: no limit
-		{"irc", Limit{AdapterRate: 0.5, AdapterBurst: 5}}, // built in
-		{"rocketchat", DefaultLimits()["default"]},        // unknown: the default
+		{"slack", nil, Limit{RoomRate: 0.5, RoomBurst: 1}},      // configured over the built-in
+		{"slack", declared, Limit{RoomRate: 0.5, RoomBurst: 1}}, // configured over the adapter's own
+		{"matrix", nil, Limit{RoomRate: 3}},                     // configured, not built in
+		{"zulip", declared, Limit{RoomRate: 2, RoomBurst: 4}},   // the adapter's own
+		{"irc", declared, Limit{RoomRate: 2, RoomBurst: 4}},     // the adapter's own over the built-in
+		{"shell", nil, Limit{}},                                 // built in: no limit
+		{"irc", nil, Limit{AdapterRate: 0.5, AdapterBurst: 5}},  // built in
+		{"rocketchat", nil, DefaultLimits()["default"]},         // unknown: the default
 	} {
-		require.Equal(t, tc.want, c.limitFor(tc.adapter), tc.adapter)
+		require.Equal(t, tc.want, c.limitFor(tc.adapter, tc.declared), tc.adapter)
 	}
+	custom := Config{Limits: map[string]Limit{"default": {RoomRate: 7}}}
+	require.Equal(t, Limit{RoomRate: 7}, custom.limitFor("rocketchat", nil), "a configured default")
 }
 
 func TestConfigValidate(t *testing.T) {

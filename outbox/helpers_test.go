@@ -189,6 +189,14 @@ type limitedChat struct {
 
 func (l limitedChat) MaxPostLen() int { return l.max }
 
+// declaringChat is a fakeChat that states its rate limits.
+type declaringChat struct {
+	*fakeChat
+	limits chat.RateLimits
+}
+
+func (d declaringChat) RateLimits() chat.RateLimits { return d.limits }
+
 // advanceUntil moves clk by step until cond holds, failing t after 20 s of real time.
 func advanceUntil(t *testing.T, clk *clock.Fake, step time.Duration, cond func() bool) {
 	t.Helper()

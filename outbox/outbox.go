@@ -14,10 +14,11 @@
 // Post, PostInThread and Update (the bot.Poster contract) write the post and
 // wait for its delivery, bounded by their context: the post is durable once
 // written, and the caller gets the chat's Ref when it is delivered. When the
-// context ends first the post stays queued and the call returns a
-// provisional Ref with an error wrapping ErrNotDelivered; the provisional Ref
-// may still be used as the parent of PostInThread or the target of Update,
-// which then wait for it. Enqueue writes without waiting.
+// context ends first (and the post is not being sent at that moment: then
+// the call waits for that attempt) the post stays queued and the call
+// returns a provisional Ref with an error wrapping ErrNotDelivered; the
+// provisional Ref may still be used as the parent of PostInThread or the
+// target of Update, which then wait for it. Enqueue writes without waiting.
 //
 // Several processes may share a PostgreSQL outbox: a room's head post is
 // claimed by one of them (see claimSQL) under a lease, so a post has one
@@ -132,6 +133,7 @@ type Outbox struct {
 	// (the posts being written) is not 0.
 	early     map[int64]result
 	inserting int
+	sending   map[int64]chan struct{} // posts being sent by this process; closed when the attempt ends
 	rooms     map[roomKey]*bucket
 	adapters  map[string]*bucket
 	wg        sync.WaitGroup
@@ -178,7 +180,7 @@ func New(o Options) *Outbox {
 		db: o.DB, dialect: o.Dialect, sender: o.Sender, cfg: o.Config.withDefaults(), clock: o.Clock,
 		log: o.Logger.With("component", "outbox"), metrics: newMetrics(o.Metrics), poll: o.Poll,
 		lease: o.Lease, timeout: o.DeliveryTimeout, jitter: o.Jitter, drain: o.Drain, instance: hex.EncodeToString(id),
-		workers: map[roomKey]chan struct{}{}, waiters: map[int64]chan result{}, early: map[int64]result{},
+		workers: map[roomKey]chan struct{}{}, waiters: map[int64]chan result{}, early: map[int64]result{}, sending: map[int64]chan struct{}{},
 		rooms: map[roomKey]*bucket{}, adapters: map[string]*bucket{},
 	}
 }
@@ -381,9 +383,30 @@ func (o *Outbox) await(ctx context.Context, id int64, ref chat.Ref, ch chan resu
 		o.dropWaiter(id)
 		return r.ref, r.err
 	case <-ctx.Done():
-		o.dropWaiter(id)
-		return ref, fmt.Errorf("outbox: post %d to %s: %w: %w", id, ref.Room, ErrNotDelivered, ctx.Err())
 	}
+	// A post being sent as ctx ends has most likely reached the chat: its
+	// outcome is at most a delivery timeout away, and worth waiting for
+	// (the caller gets the Ref of a post that went out).
+	o.mu.Lock()
+	attempt, sending := o.sending[id]
+	o.mu.Unlock()
+	if sending {
+		select {
+		case r := <-ch:
+			o.dropWaiter(id)
+			return r.ref, r.err
+		case <-attempt:
+		}
+	}
+	// An outcome may have come with ctx's end, or before the attempt ended.
+	select {
+	case r := <-ch:
+		o.dropWaiter(id)
+		return r.ref, r.err
+	default:
+	}
+	o.dropWaiter(id)
+	return ref, fmt.Errorf("outbox: post %d to %s: %w: %w", id, ref.Room, ErrNotDelivered, ctx.Err())
 }
 
 func (o *Outbox) dropWaiter(id int64) {

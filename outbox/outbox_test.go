@@ -118,7 +118,9 @@ func TestRateLimit(t *testing.T) {
 			clk := clock.NewFake(t0)
 			fc := newFakeChat(clk)
 			fc.name = "limited"
-			o := newOutbox(t, st, clk, Config{Limits: map[string]Limit{"limited": {AdapterRate: 2, AdapterBurst: 1}}}, fc)
+			// The chat states its limit itself.
+			lc := declaringChat{fakeChat: fc, limits: chat.RateLimits{AdapterRate: 2, AdapterBurst: 1}}
+			o := newOutbox(t, st, clk, Config{Limits: map[string]Limit{}}, lc)
 			sends := recordSends(o)
 			start(t, o)
 			for i := range 8 {
@@ -585,5 +587,50 @@ func TestHungDeliveryTimesOutAndIsRetried(t *testing.T) {
 		require.Equal(t, 1, e.Errors)
 		require.Equal(t, 1, o.count("fake", "retried"))
 		require.Zero(t, value(t, o.metrics.redelivered, nil), "a timed-out delivery is a failure, not a crash")
+	})
+}
+
+// A Post whose context ends while the post is being sent waits for that
+// delivery and returns its Ref (a job stopped just as it posted still gets
+// its thread); one whose context ends while it is queued gets a provisional Ref.
+func TestPostContextEndsDuringDelivery(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *sqlstore.Store) {
+		clk := clock.NewFake(t0)
+		fc := newFakeChat(clk)
+		fc.block, fc.inFlight = make(chan struct{}), make(chan string, 1)
+		o := newOutbox(t, st, clk, Config{}, fc)
+		start(t, o)
+		ctx, cancel := context.WithCancel(t.Context())
+		type outcome struct {
+			ref chat.Ref
+			err error
+		}
+		got := make(chan outcome, 1)
+		go func() {
+			ref, err := o.Post(ctx, room("ops"), chat.Post{Text: "started job #1"})
+			got <- outcome{ref, err}
+		}()
+		require.Equal(t, "started job #1", <-fc.inFlight)
+		cancel()
+		close(fc.block)
+		r := <-got
+		require.NoError(t, r.err)
+		require.Equal(t, "1", r.ref.ID)
+
+		// Queued behind a backoff: the provisional Ref.
+		fc.mu.Lock()
+		fc.block, fc.inFlight = nil, nil
+		fc.script = func(int, chat.Post) error { return errors.New("down") }
+		fc.mu.Unlock()
+		ctx, cancel = context.WithCancel(t.Context())
+		go func() {
+			ref, err := o.Post(ctx, room("ops"), chat.Post{Text: "later"})
+			got <- outcome{ref, err}
+		}()
+		waitFor(t, func() bool { return len(fc.tries()) == 2 })
+		cancel()
+		r = <-got
+		require.ErrorIs(t, r.err, ErrNotDelivered)
+		require.True(t, strings.HasPrefix(r.ref.ID, refPrefix), r.ref.ID)
 	})
 }

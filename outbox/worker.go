@@ -180,7 +180,7 @@ func (o *Outbox) refund(k roomKey) {
 }
 
 func (o *Outbox) buckets(k roomKey, now time.Time) (room, adapter *bucket) {
-	l := o.cfg.limitFor(k.adapter)
+	l := o.cfg.limitFor(k.adapter, o.declaredLimits(k.adapter))
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if l.RoomRate > 0 {
@@ -196,6 +196,24 @@ func (o *Outbox) buckets(k roomKey, now time.Time) (room, adapter *bucket) {
 		}
 	}
 	return room, adapter
+}
+
+// declaredLimits are the limits the adapter states, if it does.
+func (o *Outbox) declaredLimits(adapter string) *chat.RateLimits {
+	al, ok := o.sender.(adapterLookup)
+	if !ok {
+		return nil
+	}
+	a, ok := al.Adapter(adapter)
+	if !ok {
+		return nil
+	}
+	rl, ok := a.(chat.RateLimiter)
+	if !ok {
+		return nil
+	}
+	l := rl.RateLimits()
+	return &l
 }
 
 // parts is how many chat posts p makes: the Sender splits a text over a
@@ -233,6 +251,16 @@ func (o *Outbox) deliver(k roomKey, c *claimed) {
 		o.mu.Unlock()
 	}
 
+	attempt := make(chan struct{})
+	o.mu.Lock()
+	o.sending[c.id] = attempt
+	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		delete(o.sending, c.id)
+		o.mu.Unlock()
+		close(attempt)
+	}()
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(o.ctx), o.timeout)
 	ref, err := o.send(sendCtx, c)
 	cancel()

@@ -5,6 +5,8 @@
 package hooks
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"fmt"
 	"net/http"
 
@@ -52,6 +54,16 @@ func (m *Module) Provision(h *bot.Host) error {
 	m.handler = &wh.Handler{
 		Registry: reg, Ingest: h.Ingest, MaxBytes: m.cfg.MaxBodyBytes,
 		Clock: h.Clock(), Log: h.Logger(),
+	}
+	if reg := h.Metrics(); reg != nil {
+		deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "opsbot", Name: "hooks_deliveries_total",
+			Help: "Webhook deliveries by source and outcome (accepted, ignored, unauthorized, malformed, …).",
+		}, []string{"source", "outcome"})
+		if err := reg.Register(deliveries); err != nil {
+			return fmt.Errorf("hooks: metrics: %w", err)
+		}
+		m.handler.Observe = func(source, outcome string) { deliveries.WithLabelValues(source, outcome).Inc() }
 	}
 	h.Route("POST /hooks/{source}", m.handler)
 	h.Route("POST /hooks/generic/{name}", m.handler)

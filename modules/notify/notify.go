@@ -118,7 +118,7 @@ func (m *Module) source() (notifier.Log, notifier.Waker) {
 		return m.log, m.waker
 	}
 	ing := m.b.Ingester()
-	if l, ok := ing.(interface{ Log() event.Log }); ok && l.Log() != nil {
+	if l, ok := ing.(event.LogReader); ok && l.Log() != nil {
 		m.log = l.Log()
 	} else {
 		st := m.b.Store()

@@ -10,15 +10,11 @@ import (
 
 	"github.com/opsbot/opsbot/bottest"
 	"github.com/opsbot/opsbot/event"
-	"github.com/opsbot/opsbot/event/eventsql"
 	notifymod "github.com/opsbot/opsbot/modules/notify"
 	"github.com/opsbot/opsbot/store"
 )
 
 const routesYAML = `
-outbox:
-  limits:
-    test: {}   # the fake clock does not move: no rate limit on the test adapter
 users:
   - name: fixer
     groups: [robots]
@@ -45,14 +41,16 @@ routes:
       as: fixer
 `
 
-func newBot(t *testing.T) (*bottest.Bot, *notifymod.Module, *eventsql.Log) {
+func newBot(t *testing.T) (*bottest.Bot, *notifymod.Module, event.Ingester) {
 	t.Helper()
 	m := notifymod.New()
 	tb := bottest.New(t, bottest.Modules(m), bottest.Config(routesYAML))
-	return tb, m, eventsql.New(tb.Store.DB(), tb.Store.Dialect(), nil)
+	require.NotNil(t, tb.Bot.Ingester())
+	return tb, m, tb.Bot.Ingester()
 }
 
-func appendEvents(t *testing.T, l *eventsql.Log, es ...event.Event) {
+// appendEvents ingests events as the API does: stored, then the pipeline is woken.
+func appendEvents(t *testing.T, l event.Ingester, es ...event.Event) {
 	t.Helper()
 	for i := range es {
 		if es[i].Status == "" {
@@ -66,7 +64,7 @@ func appendEvents(t *testing.T, l *eventsql.Log, es ...event.Event) {
 		}
 		es[i].Source = "test"
 	}
-	_, err := l.Append(t.Context(), es)
+	_, err := l.Ingest(t.Context(), es)
 	require.NoError(t, err)
 }
 
