@@ -120,7 +120,6 @@ func (o *Outbox) Requeue(ctx context.Context, id int64) (bool, error) {
 		return false, wrap(fmt.Sprintf("requeue post %d", id), err)
 	}
 	if ok {
-		o.metrics.depth.Inc()
 		o.kick(roomKey{e.Room.Adapter, e.Room.ID})
 	}
 	return ok, nil

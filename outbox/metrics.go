@@ -4,21 +4,21 @@ import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
 	posts       *prometheus.CounterVec
-	depth       prometheus.Gauge
+	depth       prometheus.GaugeFunc
 	delivery    *prometheus.HistogramVec
 	redelivered *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer, depth func() float64) *metrics {
 	m := &metrics{
 		posts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "opsbot", Subsystem: "outbox", Name: "posts_total",
 			Help: "Outbox delivery attempts by adapter and result: sent, retried (failed or rate-limited, tried again later), failed (given up).",
 		}, []string{"adapter", "result"}),
-		depth: prometheus.NewGauge(prometheus.GaugeOpts{
+		depth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "opsbot", Subsystem: "outbox", Name: "depth",
-			Help: "Posts in the outbox not yet delivered nor failed.",
-		}),
+			Help: "Posts in the outbox not yet delivered nor failed (of every process sharing the database).",
+		}, depth),
 		delivery: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "opsbot", Subsystem: "outbox", Name: "delivery_seconds",
 			Help:    "Time from a post's writing to the outbox to its delivery.",

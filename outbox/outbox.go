@@ -37,9 +37,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -138,6 +140,8 @@ type Outbox struct {
 	adapters  map[string]*bucket
 	wg        sync.WaitGroup
 
+	// polls counts the polls begun (for tests).
+	polls atomic.Int64
 	// onSend, when set (by tests), is told the time each post's rate-limit
 	// token was taken, before the post is sent.
 	onSend func(k roomKey, at time.Time)
@@ -178,7 +182,7 @@ func New(o Options) *Outbox {
 	_, _ = rand.Read(id)
 	return &Outbox{
 		db: o.DB, dialect: o.Dialect, sender: o.Sender, cfg: o.Config.withDefaults(), clock: o.Clock,
-		log: o.Logger.With("component", "outbox"), metrics: newMetrics(o.Metrics), poll: o.Poll,
+		log: o.Logger.With("component", "outbox"), metrics: newMetrics(o.Metrics, depthOf(o.DB)), poll: o.Poll,
 		lease: o.Lease, timeout: o.DeliveryTimeout, jitter: o.Jitter, drain: o.Drain, instance: hex.EncodeToString(id),
 		workers: map[roomKey]chan struct{}{}, waiters: map[int64]chan result{}, early: map[int64]result{}, sending: map[int64]chan struct{}{},
 		rooms: map[roomKey]*bucket{}, adapters: map[string]*bucket{},
@@ -328,7 +332,6 @@ func (o *Outbox) enqueue(ctx context.Context, room chat.Room, op string, target 
 	o.mu.Lock()
 	o.inserting++
 	o.mu.Unlock()
-	o.metrics.depth.Inc()
 	var id int64
 	err = o.db.QueryRowContext(ctx, insertSQL, room.Adapter, room.ID, room.Name, op, tgt, string(post),
 		o.clock.Now().UnixMilli()).Scan(&id)
@@ -346,7 +349,6 @@ func (o *Outbox) enqueue(ctx context.Context, room chat.Room, op string, target 
 	}
 	o.mu.Unlock()
 	if err != nil {
-		o.metrics.depth.Dec()
 		return chat.Ref{}, wrap("write post to "+room.String(), err)
 	}
 	o.kick(roomKey{room.Adapter, room.ID})
@@ -498,8 +500,8 @@ func (o *Outbox) kick(k roomKey) {
 	go o.work(k, wake)
 }
 
-// pollLoop looks for work other processes wrote or left, keeps the depth
-// gauge true, wakes the waiters of rows others delivered and purges old rows.
+// pollLoop looks for work other processes wrote or left, wakes the waiters
+// of rows others delivered and purges old rows.
 func (o *Outbox) pollLoop() {
 	defer o.wg.Done()
 	for n := 1; ; n++ {
@@ -508,6 +510,7 @@ func (o *Outbox) pollLoop() {
 			return
 		case <-o.clock.After(o.poll):
 		}
+		o.polls.Add(1)
 		if err := o.scan(o.ctx); err != nil && o.ctx.Err() == nil {
 			o.log.Warn("outbox poll", "err", err)
 		}
@@ -521,7 +524,7 @@ func (o *Outbox) pollLoop() {
 	}
 }
 
-// scan starts a worker for every room with pending posts and sets the depth.
+// scan starts a worker for every room with pending posts.
 func (o *Outbox) scan(ctx context.Context) error {
 	rows, err := o.db.QueryContext(ctx, roomsSQL)
 	if err != nil {
@@ -547,12 +550,24 @@ func (o *Outbox) scan(ctx context.Context) error {
 			o.kick(k)
 		}
 	}
-	var depth int64
-	if err := o.db.QueryRowContext(ctx, depthSQL).Scan(&depth); err != nil {
-		return wrap("depth", err)
-	}
-	o.metrics.depth.Set(float64(depth))
 	return nil
+}
+
+// depthOf counts the posts not yet delivered nor failed, for the depth
+// gauge: read at each scrape, so it is exact, and counts every process's.
+func depthOf(db *sql.DB) func() float64 {
+	return func() float64 {
+		if db == nil {
+			return 0
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var n int64
+		if err := db.QueryRowContext(ctx, depthSQL).Scan(&n); err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}
 }
 
 // checkWaiters finishes waiters whose rows another process finished.

@@ -365,7 +365,6 @@ func (o *Outbox) sent(ctx context.Context, k roomKey, c *claimed, ref chat.Ref) 
 	}
 	o.metrics.posts.WithLabelValues(k.adapter, "sent").Inc()
 	o.metrics.delivery.WithLabelValues(k.adapter).Observe(max(now.Sub(c.enqueued), 0).Seconds())
-	o.metrics.depth.Dec()
 	o.finish(c.id, result{ref: ref})
 }
 
@@ -382,7 +381,6 @@ func (o *Outbox) fail(k roomKey, c *claimed, cause error, failed int) {
 		o.log.Error("outbox: record failure", "id", c.id, "room", c.room.String(), "err", err)
 	}
 	o.metrics.posts.WithLabelValues(k.adapter, "failed").Inc()
-	o.metrics.depth.Dec()
 	o.log.Error("outbox: post failed, giving up", "id", c.id, "room", c.room.String(),
 		"attempts", c.attempts, "err", cause)
 	o.finish(c.id, result{err: fmt.Errorf("%w: post %d to %s: %w", ErrFailed, c.id, c.room, cause)})

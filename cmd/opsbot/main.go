@@ -42,6 +42,7 @@ type CLI struct {
 	Auth    AuthCmd    `cmd:"" help:"Manage permission rules."`
 	Token   TokenCmd   `cmd:"" help:"Manage API tokens."`
 	Audit   AuditCmd   `cmd:"" help:"Query the audit log."`
+	Tell    TellCmd    `cmd:"" help:"Send an ops message (event) to opsbot; spooled locally when the server can't take it."`
 	Outbox  OutboxCmd  `cmd:"" help:"Inspect the outbox of posts: failed posts, retry them."`
 	Routes  RoutesCmd  `cmd:"" help:"Test the notify route tree."`
 	Version VersionCmd `cmd:"" help:"Print the version."`

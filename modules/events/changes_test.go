@@ -42,18 +42,18 @@ func TestChanges(t *testing.T) {
 		"- 28m ago `alert.api.latency` [critical] p99 latency over 2s ×3 (since 30m ago) (api, alertmanager)\n"+
 		"- 40m ago `deploy.finished` Deployed api 1.4.2 (api, jenkins)\n"+
 		"- 1h30m ago `config.changed` nginx.conf reloaded on web1 (ansible)",
-		tb.Say("alice", "dev", "changes"))
+		tb.Say("alice", "room1", "changes"))
 
-	got := tb.Say("alice", "dev", "changes since 4h api")
+	got := tb.Say("alice", "room2", "changes since 4h api")
 	require.Contains(t, got, "What happened about api in the last 4h, newest first:")
 	require.Contains(t, got, "Deployed api 1.4.1", "4h reaches the older deploy")
 	require.NotContains(t, got, "worker")
 	require.NotContains(t, got, "nginx")
 
-	require.Contains(t, tb.Say("alice", "dev", "changes worker"), "worker restarted", "a service without since")
-	require.Contains(t, tb.Say("alice", "dev", "changes nginx"), "Nothing happened about nginx in the last 2h.")
-	require.Equal(t, "Nothing happened in the last 1m.", tb.Say("alice", "dev", "changes since 1m"))
-	require.Contains(t, tb.Say("guest", "dev", "changes deploy"), "Deployed api 1.4.2", "a tag word; guests may ask: no side effects")
+	require.Contains(t, tb.Say("alice", "room3", "changes worker"), "worker restarted", "a service without since")
+	require.Contains(t, tb.Say("alice", "room4", "changes nginx"), "Nothing happened about nginx in the last 2h.")
+	require.Equal(t, "Nothing happened in the last 1m.", tb.Say("alice", "room5", "changes since 1m"))
+	require.Contains(t, tb.Say("guest", "room6", "changes deploy"), "Deployed api 1.4.2", "a tag word; guests may ask: no side effects")
 }
 
 func TestChangesLimitsItsOutput(t *testing.T) {
@@ -64,7 +64,7 @@ func TestChangesLimitsItsOutput(t *testing.T) {
 	}
 	_, err := tb.Bot.Ingester().Ingest(tb.Ctx, evs)
 	require.NoError(t, err)
-	got := tb.Say("bob", "dev", "changes")
+	got := tb.Say("bob", "room7", "changes")
 	require.Contains(t, got, "deploy 29")
 	require.NotContains(t, got, "deploy 9\n")
 	require.Contains(t, got, "… and more: narrow it, e.g. `changes since 30m SERVICE`")
