@@ -18,6 +18,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opsbot/opsbot/event"
@@ -47,6 +48,9 @@ type Log struct {
 	dialect string
 	now     func() time.Time
 	event.Notifier
+
+	prepMu sync.Mutex
+	insert *sql.Stmt // prepared once: SQLite would parse it again in every transaction
 }
 
 var _ event.Log = (*Log)(nil)
@@ -77,6 +81,12 @@ func (l *Log) Append(ctx context.Context, events []event.Event) ([]event.Stored,
 	if len(events) == 0 {
 		return nil, nil
 	}
+	// Prepared before the transaction: on SQLite the transaction holds the
+	// only connection.
+	prepared, err := l.insertStmt(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("append events: %w", err)
+	}
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("append events: %w", err)
@@ -87,10 +97,7 @@ func (l *Log) Append(ctx context.Context, events []event.Event) ([]event.Stored,
 			return nil, fmt.Errorf("append events: lock: %w", err)
 		}
 	}
-	ins, err := tx.PrepareContext(ctx, insertSQL)
-	if err != nil {
-		return nil, fmt.Errorf("append events: %w", err)
-	}
+	ins := tx.StmtContext(ctx, prepared)
 	defer ins.Close()
 	now := l.now()
 	out := make([]event.Stored, len(events))
@@ -125,6 +132,20 @@ func (l *Log) Append(ctx context.Context, events []event.Event) ([]event.Stored,
 	}
 	l.Wake()
 	return out, nil
+}
+
+// insertStmt is the insert statement, prepared on first use.
+func (l *Log) insertStmt(ctx context.Context) (*sql.Stmt, error) {
+	l.prepMu.Lock()
+	defer l.prepMu.Unlock()
+	if l.insert == nil {
+		st, err := l.db.PrepareContext(ctx, insertSQL)
+		if err != nil {
+			return nil, err
+		}
+		l.insert = st
+	}
+	return l.insert, nil
 }
 
 // After returns up to limit events with Seq > seq, in order (limit ≤ 0 means
