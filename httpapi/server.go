@@ -22,11 +22,12 @@ import (
 
 // Server is the HTTP listener.
 type Server struct {
-	mux   *http.ServeMux
-	ready atomic.Bool
-	st    atomic.Pointer[store.Store]
-	log   *slog.Logger
-	srv   *http.Server
+	mux    *http.ServeMux
+	ready  atomic.Bool
+	st     atomic.Pointer[store.Store]
+	log    *slog.Logger
+	srv    *http.Server
+	tokens tokenCache
 }
 
 // New returns a server with /healthz, /readyz and /metrics (from gatherer).
@@ -88,7 +89,7 @@ func (s *Server) requireScope(scope string, h http.Handler) http.Handler {
 		}
 		st := *s.st.Load()
 		hash := HashToken(raw)
-		tok, err := st.TokenByHash(r.Context(), hash)
+		tok, err := s.tokens.lookup(r.Context(), st, hash)
 		if err != nil || tok.Revoked || subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hash)) != 1 {
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				s.log.Error("token lookup failed", "err", err)
@@ -103,8 +104,10 @@ func (s *Server) requireScope(scope string, h http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "this token lacks the scope "+scope)
 			return
 		}
-		if err := st.TouchToken(r.Context(), tok.ID, time.Now()); err != nil {
-			s.log.Warn("token touch failed", "token", tok.Name, "err", err)
+		if s.tokens.shouldTouch(tok.ID) {
+			if err := st.TouchToken(r.Context(), tok.ID, time.Now()); err != nil {
+				s.log.Warn("token touch failed", "token", tok.Name, "err", err)
+			}
 		}
 		h.ServeHTTP(w, r)
 	})

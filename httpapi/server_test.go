@@ -24,6 +24,8 @@ func TestReadinessAndTokens(t *testing.T) {
 	require.NoError(t, st.Migrate(ctx))
 
 	srv := httpapi.New(nil, prometheus.NewRegistry())
+	now := time.Now()
+	srv.SetClock(func() time.Time { return now })
 	srv.Handle("GET /module", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("module route")) }))
 	srv.HandleAPI("GET /api/v1/audit", "audit:read", srv.AuditHandler())
 	h := srv.Handler()
@@ -69,7 +71,9 @@ func TestReadinessAndTokens(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, do("/api/v1/audit?limit=0", reader).Code)
 
 	require.NoError(t, st.RevokeToken(ctx, "reader"))
-	require.Equal(t, http.StatusUnauthorized, do("/api/v1/audit", reader).Code)
+	require.Equal(t, http.StatusOK, do("/api/v1/audit", reader).Code, "verified tokens are cached for a few seconds")
+	now = now.Add(httpapi.TokenCacheTTL)
+	require.Equal(t, http.StatusUnauthorized, do("/api/v1/audit", reader).Code, "a revocation takes effect within TokenCacheTTL")
 }
 
 func TestScopes(t *testing.T) {

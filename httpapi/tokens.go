@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"errors"
+
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
 	"fmt"
+	"github.com/opsbot/opsbot/store"
 	"strings"
 )
 
@@ -51,3 +54,5 @@ func HasScope(scopes []string, want string) bool {
 	}
 	return false
 }
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
