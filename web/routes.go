@@ -59,6 +59,7 @@ func (m *Module) routes() []route {
 		{"POST /rooms/{room}/actions", mutate, m.handleAction},
 		{"GET /rooms/{room}/events", data, m.handleEvents},
 		{"GET /audit", page, m.handleAudit},
+		{"GET /events", page, m.handleEventLog},
 		{"GET /jobs", page, m.handleJobs},
 		{"GET /jobs/{id}", page, m.handleJob},
 		{"GET /users", adminPg, m.handleUsers},

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opsbot/opsbot/event"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -91,6 +92,8 @@ type Module struct {
 	// done ends the event streams when the bot stops (Start's context), so
 	// an open browser tab does not hold up the listener's graceful shutdown.
 	done <-chan struct{}
+	// events is the event log, for the events page (nil without an ingester).
+	events event.Log
 }
 
 // New returns the console with the default configuration.
@@ -154,6 +157,9 @@ func (m *Module) Provision(h *bot.Host) error {
 	if err := m.Setup(context.Background(), Deps{Store: h.Store(), Clock: h.Clock(), Logger: h.Logger(), BotName: h.Bot().Name()}); err != nil {
 		return err
 	}
+	if lr, ok := h.Bot().Ingester().(event.LogReader); ok {
+		m.SetEventLog(lr.Log())
+	}
 	for _, r := range m.routes() {
 		h.Route(r.pattern, m.handler(r))
 	}
@@ -174,3 +180,6 @@ func (m *Module) Handler() http.Handler {
 	}
 	return mux
 }
+
+// SetEventLog gives the console the event log its events page shows.
+func (m *Module) SetEventLog(l event.Log) { m.events = l }
