@@ -254,6 +254,9 @@ type Poster interface {
 	Update(ctx context.Context, ref chat.Ref, p chat.Post) (chat.Ref, error)
 }
 
+// Poster is where the bot's posts go (the outbox, when one is set).
+func (b *Bot) Poster() Poster { return b.poster }
+
 // SetPoster routes every post of the bot and its modules through p (an
 // outbox); call it before Run.
 func (b *Bot) SetPoster(p Poster) { b.poster = p }

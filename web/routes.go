@@ -64,6 +64,8 @@ func (m *Module) routes() []route {
 		{"GET /jobs/{id}", page, m.handleJob},
 		{"GET /users", adminPg, m.handleUsers},
 		{"GET /tokens", adminPg, m.handleTokens},
+		{"GET /outbox", adminPg, m.handleOutbox},
+		{"POST /outbox/retry", adminMut, m.handleOutboxRetry},
 		{"POST /tokens", adminMut, m.handleCreateToken},
 		{"POST /tokens/revoke", adminMut, m.handleRevokeToken},
 	}

@@ -94,6 +94,8 @@ type Module struct {
 	done <-chan struct{}
 	// events is the event log, for the events page (nil without an ingester).
 	events event.Log
+	// failed lists and requeues posts the outbox gave up on (nil without an outbox).
+	failed FailedPosts
 }
 
 // New returns the console with the default configuration.
@@ -159,6 +161,9 @@ func (m *Module) Provision(h *bot.Host) error {
 	}
 	if lr, ok := h.Bot().Ingester().(event.LogReader); ok {
 		m.SetEventLog(lr.Log())
+	}
+	if fp, ok := h.Bot().Poster().(FailedPosts); ok {
+		m.SetFailedPosts(fp)
 	}
 	for _, r := range m.routes() {
 		h.Route(r.pattern, m.handler(r))

@@ -27,7 +27,7 @@ var sessionRoutes = map[string]string{
 	"GET /rooms/{room}": "GET /rooms/general", "GET /rooms/{room}/messages": "GET /rooms/general/messages",
 	"POST /rooms/{room}/messages": "POST /rooms/general/messages", "POST /rooms/{room}/actions": "POST /rooms/general/actions",
 	"GET /rooms/{room}/events": "GET /rooms/general/events", "GET /audit": "GET /audit", "GET /events": "GET /events", "GET /jobs": "GET /jobs",
-	"GET /jobs/{id}": "GET /jobs/1", "GET /users": "GET /users", "GET /tokens": "GET /tokens", "POST /tokens": "POST /tokens",
+	"GET /jobs/{id}": "GET /jobs/1", "GET /users": "GET /users", "GET /tokens": "GET /tokens", "POST /tokens": "POST /tokens", "GET /outbox": "GET /outbox", "POST /outbox/retry": "POST /outbox/retry",
 	"POST /tokens/revoke": "POST /tokens/revoke",
 }
 
@@ -318,7 +318,7 @@ func TestAdminPagesAndTokens(t *testing.T) {
 	c.addUser(t, "bob", "battery staple", "dev")
 	bob := c.client(t)
 	bob.login("bob", "battery staple")
-	for _, p := range []string{"/users", "/tokens"} {
+	for _, p := range []string{"/users", "/tokens", "/outbox"} {
 		resp, _ := bob.do("GET", p, nil, nil)
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, p)
 	}
