@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing (Debian packages, as root):
-# PostgreSQL (store), Chromium (browser tests), ngircd (IRC), prosody (XMPP).
+# PostgreSQL (store), Chromium (browser tests), ngircd (IRC), prosody (XMPP),
+# Prometheus, Alertmanager and Graphite (monitors, alerts), git (deployments).
 # Called by `make test`; safe to run again.
 set -euo pipefail
 
@@ -15,6 +16,12 @@ have_pg || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ngircd >/dev/null 2>&1 || need+=(ngircd)
 command -v prosody >/dev/null 2>&1 || need+=(prosody)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v carbon-cache >/dev/null 2>&1 || need+=(graphite-carbon)
+[ -d /usr/share/graphite-web ] || need+=(graphite-web)
+/usr/bin/python3 -c 'import gunicorn' >/dev/null 2>&1 || need+=(python3-gunicorn)
+command -v git >/dev/null 2>&1 || need+=(git)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -31,6 +38,6 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # The packages' own services are not used: the tests start their own servers.
-for svc in ngircd prosody; do
+for svc in ngircd prosody prometheus prometheus-alertmanager prometheus-node-exporter carbon-cache; do
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
