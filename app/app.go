@@ -19,7 +19,9 @@ import (
 	"github.com/opsbot/opsbot/chat"
 	"github.com/opsbot/opsbot/clock"
 	"github.com/opsbot/opsbot/config"
+	"github.com/opsbot/opsbot/inbound"
 	"github.com/opsbot/opsbot/jobs"
+	"github.com/opsbot/opsbot/lease"
 	"github.com/opsbot/opsbot/outbox"
 	"github.com/opsbot/opsbot/redact"
 	"github.com/opsbot/opsbot/store"
@@ -55,6 +57,11 @@ type App struct {
 	Modules  []bot.Module
 	Jobs     *jobs.Runner
 	Outbox   *outbox.Outbox
+	// Leases and Claims are set on PostgreSQL, where replicas may share
+	// the database (app/replicas.go).
+	Leases *lease.Manager
+	Claims *inbound.Claims
+	single map[string]bool
 	// ConfigPath is the file that was loaded ("" for defaults).
 	ConfigPath string
 }
@@ -184,6 +191,7 @@ func passwordOf(url string) string {
 // Build creates the bot, seeds users from config and provisions the modules.
 func (a *App) Build(ctx context.Context, adapters ...chat.Adapter) error {
 	a.Sender = chat.NewSender(adapters...)
+	a.single = singleAdapters(adapters)
 	a.Bot = bot.New(bot.Options{
 		Name: a.Core.Bot.Name, Aliases: a.Core.Bot.Aliases, Prefix: a.Core.Bot.Prefix,
 		Store: a.Store, Sender: a.Sender, Clock: a.Opts.Clock, Logger: a.Log, Redactor: a.Redactor,

@@ -53,6 +53,7 @@ type Core struct {
 	Rules    RuleConfigs         `yaml:"rules"`
 	Outbox   outbox.Config       `yaml:"outbox"`
 	Adapters AdaptersConfig      `yaml:"adapters"`
+	Replicas ReplicasConfig      `yaml:"replicas"`
 }
 
 // UserSeeds is the `users:` section.
@@ -74,6 +75,7 @@ func (c *Core) register(l *config.Loader) error {
 	for name, target := range map[string]any{
 		"bot": &c.Bot, "listen": &c.Listen, "database": &c.Database, "timezone": &c.Timezone,
 		"log": &c.Log, "adapters": &c.Adapters, "users": &c.Users, "groups": &c.Groups, "rules": &c.Rules, "outbox": &c.Outbox,
+		"replicas": &c.Replicas,
 	} {
 		if err := l.Register(name, target); err != nil {
 			return err

@@ -15,6 +15,7 @@ func (a *App) beforeProvision(ctx context.Context) error {
 	if err := a.startEvents(ctx); err != nil {
 		return err
 	}
+	a.setupReplicas()
 	if err := a.newOutbox(); err != nil {
 		return err
 	}
@@ -42,6 +43,9 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if err := a.Jobs.Start(ctx); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
+	}
+	if a.Claims != nil {
+		go a.Claims.Run(ctx)
 	}
 	return a.Bot.Start(ctx)
 }

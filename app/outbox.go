@@ -15,7 +15,7 @@ func (a *App) newOutbox() error {
 	}
 	a.Outbox = outbox.New(outbox.Options{
 		DB: a.Store.DB(), Dialect: a.Store.Dialect(), Sender: a.Sender, Config: a.Core.Outbox,
-		Clock: a.Opts.Clock, Logger: a.Log, Metrics: a.Registry,
+		Clock: a.Opts.Clock, Logger: a.Log, Metrics: a.Registry, Deliverable: a.deliverable,
 	})
 	a.Bot.SetPoster(a.Outbox)
 	return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/opsbot/opsbot/command"
 	"github.com/opsbot/opsbot/event"
 	"github.com/opsbot/opsbot/jobs"
+	"github.com/opsbot/opsbot/lease"
 	"github.com/opsbot/opsbot/redact"
 	"github.com/opsbot/opsbot/store"
 )
@@ -56,6 +57,8 @@ type Bot struct {
 	store        store.Store
 	sender       *chat.Sender
 	poster       Poster
+	claimer      Claimer
+	leases       *lease.Manager
 	ingester     event.Ingester
 	clock        clock.Clock
 	log          *slog.Logger
@@ -224,7 +227,7 @@ func (b *Bot) startWorkers(ctx context.Context) {
 		b.queues[i] = q
 		go func() {
 			for j := range q {
-				b.Handle(j.ctx, j.msg)
+				b.handleClaimed(j.ctx, j.msg)
 				b.sender.Handled(j.msg)
 				b.inflight.Done()
 			}

@@ -106,6 +106,11 @@ type Options struct {
 	Drain time.Duration
 	// Jitter returns a random duration in [0, d] (tests make it fixed).
 	Jitter func(d time.Duration) time.Duration
+	// Deliverable reports whether this process may deliver an adapter's
+	// posts now (nil: every adapter it has). With several replicas, a
+	// single-connection chat's posts wait for the replica that holds its
+	// connection; the others still accept them.
+	Deliverable func(adapter string) bool
 }
 
 // Outbox is the durable outbox. It implements bot.Poster.
@@ -123,6 +128,7 @@ type Outbox struct {
 	jitter   func(time.Duration) time.Duration
 	drain    time.Duration
 	instance string
+	canDeliver func(adapter string) bool
 
 	mu      sync.Mutex
 	started bool
@@ -183,7 +189,7 @@ func New(o Options) *Outbox {
 	return &Outbox{
 		db: o.DB, dialect: o.Dialect, sender: o.Sender, cfg: o.Config.withDefaults(), clock: o.Clock,
 		log: o.Logger.With("component", "outbox"), metrics: newMetrics(o.Metrics, depthOf(o.DB)), poll: o.Poll,
-		lease: o.Lease, timeout: o.DeliveryTimeout, jitter: o.Jitter, drain: o.Drain, instance: hex.EncodeToString(id),
+		lease: o.Lease, timeout: o.DeliveryTimeout, jitter: o.Jitter, drain: o.Drain, instance: hex.EncodeToString(id), canDeliver: o.Deliverable,
 		workers: map[roomKey]chan struct{}{}, waiters: map[int64]chan result{}, early: map[int64]result{}, sending: map[int64]chan struct{}{},
 		rooms: map[roomKey]*bucket{}, adapters: map[string]*bucket{},
 	}
@@ -332,9 +338,7 @@ func (o *Outbox) enqueue(ctx context.Context, room chat.Room, op string, target 
 	o.mu.Lock()
 	o.inserting++
 	o.mu.Unlock()
-	var id int64
-	err = o.db.QueryRowContext(ctx, insertSQL, room.Adapter, room.ID, room.Name, op, tgt, string(post),
-		o.clock.Now().UnixMilli()).Scan(&id)
+	id, err := o.insert(ctx, room.Adapter, room.ID, room.Name, op, tgt, string(post), o.clock.Now().UnixMilli())
 	o.mu.Lock()
 	o.inserting--
 	if err == nil && waiter != nil {
@@ -467,6 +471,13 @@ func (o *Outbox) local(adapter string) bool {
 	return ok
 }
 
+// deliverable reports whether this process delivers the adapter's posts
+// now: it has the adapter and, for a single-connection chat, holds its
+// connection (Options.Deliverable).
+func (o *Outbox) deliverable(adapter string) bool {
+	return o.local(adapter) && (o.canDeliver == nil || o.canDeliver(adapter))
+}
+
 // localAdapters names the adapters this process has; "" stands for all.
 func (o *Outbox) localAdapters() []string {
 	al, ok := o.sender.(adapterLookup)
@@ -482,6 +493,9 @@ func (o *Outbox) localAdapters() []string {
 
 // kick wakes the worker of a room, starting it if needed.
 func (o *Outbox) kick(k roomKey) {
+	if !o.deliverable(k.adapter) {
+		return // the replica holding the chat's connection delivers it
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.started || o.ctx.Err() != nil {
@@ -546,7 +560,7 @@ func (o *Outbox) scan(ctx context.Context) error {
 		return wrap("list rooms", err)
 	}
 	for _, k := range keys {
-		if o.local(k.adapter) {
+		if o.deliverable(k.adapter) {
 			o.kick(k)
 		}
 	}

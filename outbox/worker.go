@@ -73,6 +73,9 @@ func (o *Outbox) retire(k roomKey) {
 // wait before the next step: 0 at once, < 0 when nothing is pending. held
 // is true when the head post is not due yet (a backoff, another's claim).
 func (o *Outbox) step(k roomKey) (wait time.Duration, held bool, err error) {
+	if !o.deliverable(k.adapter) {
+		return -1, false, nil // the chat's connection moved to another replica: retire
+	}
 	d, now := o.reserve(k)
 	if d > 0 {
 		return d, false, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/opsbot/opsbot/chat"
 )
@@ -16,6 +17,12 @@ type Adapter struct {
 	m       *Module
 	inbound chan chat.Message
 	mu      sync.Mutex // orders store-then-push, so browsers see posts in ID order
+
+	// With replicas (replicas.go): local holds what this process pushed.
+	replicated bool
+	claimStale time.Duration
+	local      map[int64]int64
+	primed     bool
 }
 
 var (
@@ -43,6 +50,9 @@ func (a *Adapter) RendersRich() bool { return true }
 // posted while Run is not running wait in a buffer (the HTTP handler answers
 // 503 when it is full).
 func (a *Adapter) Run(ctx context.Context, in chan<- chat.Message) error {
+	if a.replicated {
+		go a.follow(ctx, in)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -162,18 +172,7 @@ func (a *Adapter) say(ctx context.Context, user, room string, thread int64, text
 	if err != nil {
 		return msg, err
 	}
-	cm := chat.Message{
-		ID:     "web-" + strconv.FormatInt(msg.ID, 10),
-		Room:   webRoom(room),
-		From:   chat.Identity{Adapter: Name, ID: user, Name: user},
-		Text:   text,
-		Action: action,
-		Direct: !a.m.cfg.AddressRequired,
-	}
-	if thread != 0 {
-		t := strconv.FormatInt(thread, 10)
-		cm.Thread = chat.Ref{Room: cm.Room, ID: t, Thread: t}
-	}
+	cm := a.chatMessage(msg, action)
 	select {
 	case a.inbound <- cm:
 		return msg, nil

@@ -79,6 +79,9 @@ func (m *Module) wire(msg message) wireMessage {
 
 // push sends msg to the room's browsers.
 func (m *Module) push(msg message, edit bool) {
+	if m.adapter != nil {
+		m.adapter.markLocal(msg)
+	}
 	if f := m.frame(msg, edit); f != nil {
 		m.hub.publish(msg.Room, f)
 	}

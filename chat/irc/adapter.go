@@ -135,6 +135,10 @@ func (a *Adapter) SetClock(c clock.Clock) {
 // Name is "irc".
 func (a *Adapter) Name() string { return Name }
 
+// SingleConnection: one replica at a time connects (one nick per network);
+// with several replicas the connection is held under a lease (docs/replicas.md).
+func (a *Adapter) SingleConnection() bool { return true }
+
 // FormatsMarkdown reports whether posts are rendered with IRC formatting
 // (format: irc) rather than as plain text.
 func (a *Adapter) FormatsMarkdown() bool { return a.cfg.Format == "irc" }

@@ -117,6 +117,10 @@ func (a *Adapter) SetClock(c clock.Clock) { a.clock = c }
 // Name is "xmpp".
 func (a *Adapter) Name() string { return Name }
 
+// SingleConnection: one replica at a time connects (one MUC nick per room);
+// with several replicas the connection is held under a lease (docs/replicas.md).
+func (a *Adapter) SingleConnection() bool { return true }
+
 // MaxPostLen is the largest body the adapter sends in one message.
 func (a *Adapter) MaxPostLen() int { return a.cfg.MaxPostLen }
 

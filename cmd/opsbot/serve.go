@@ -77,7 +77,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 
 	runErr := make(chan error, 1)
-	go func() { runErr <- a.Bot.Run(ctx, adapters...) }()
+	go func() { runErr <- a.Bot.Run(ctx, a.RunAdapters(adapters)...) }()
 	select {
 	case err := <-served:
 		return err

@@ -31,6 +31,7 @@ type Module struct {
 	d     *notifier.Dispatcher
 	log   notifier.Log
 	waker notifier.Waker
+	host  *bot.Host
 }
 
 var (
@@ -60,6 +61,7 @@ func (m *Module) Configure(reg prometheus.Registerer, timezone string) {
 
 // Provision compiles the route tree and builds the pipeline.
 func (m *Module) Provision(h *bot.Host) error {
+	m.host = h
 	tree, err := notifier.Compile(m.cfg)
 	if err != nil {
 		return fmt.Errorf("routes: %w", err)
@@ -133,8 +135,20 @@ func (m *Module) source() (notifier.Log, notifier.Waker) {
 }
 
 // Start loads the pipeline's state and runs it until ctx ends.
+// With replicas (a lease manager), one replica at a time runs it, loading
+// the stored state each time it takes over.
 func (m *Module) Start(ctx context.Context) error {
 	log, waker := m.source()
+	if m.b.Leases() != nil {
+		m.host.Singleton(ctx, "pipeline", func(ctx context.Context) error {
+			if err := m.d.Init(ctx, log); err != nil {
+				return fmt.Errorf("notify: %w", err)
+			}
+			m.d.Run(ctx, log, waker)
+			return nil
+		})
+		return nil
+	}
 	if err := m.d.Init(ctx, log); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
