@@ -115,19 +115,19 @@ type Options struct {
 
 // Outbox is the durable outbox. It implements bot.Poster.
 type Outbox struct {
-	db       *sql.DB
-	dialect  string
-	sender   Sender
-	cfg      Config
-	clock    clock.Clock
-	log      *slog.Logger
-	metrics  *metrics
-	poll     time.Duration
-	lease    time.Duration
-	timeout  time.Duration
-	jitter   func(time.Duration) time.Duration
-	drain    time.Duration
-	instance string
+	db         *sql.DB
+	dialect    string
+	sender     Sender
+	cfg        Config
+	clock      clock.Clock
+	log        *slog.Logger
+	metrics    *metrics
+	poll       time.Duration
+	lease      time.Duration
+	timeout    time.Duration
+	jitter     func(time.Duration) time.Duration
+	drain      time.Duration
+	instance   string
 	canDeliver func(adapter string) bool
 
 	mu      sync.Mutex
