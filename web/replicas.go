@@ -150,7 +150,7 @@ func (a *Adapter) sweep(ctx context.Context, in chan<- chat.Message) error {
 		return err
 	}
 	for _, msg := range msgs {
-		a.m.log.Info("web chat: handing on a message no replica handled", "id", msg.ID, "room", msg.Room)
+		a.m.log.Debug("web chat: handing on a message no replica has handled yet", "id", msg.ID, "room", msg.Room)
 		select {
 		case in <- a.chatMessage(msg, nil):
 		case <-ctx.Done():
