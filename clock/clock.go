@@ -68,3 +68,11 @@ func (f *Fake) Advance(d time.Duration) {
 	}
 	f.waiters = kept
 }
+
+// Waiters is how many timers (After) are waiting: a test advances the clock
+// once the goroutine it drives is waiting.
+func (f *Fake) Waiters() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.waiters)
+}

@@ -5,6 +5,7 @@ package httpapi
 import (
 	"context"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -46,10 +47,32 @@ func New(log *slog.Logger, gatherer prometheus.Gatherer) *Server {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
 			return
 		}
+		if err := s.pingStore(r.Context()); err != nil {
+			s.log.Warn("not ready: the database does not answer", "err", err)
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	return s
+}
+
+// pingStore checks that the store's database answers (within 2 s): a
+// replica that lost its database is taken out of the load balancer.
+func (s *Server) pingStore(ctx context.Context) error {
+	p := s.st.Load()
+	if p == nil {
+		return nil
+	}
+	db, ok := (*p).(interface{ DB() *sql.DB })
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return db.DB().PingContext(ctx)
 }
 
 // SetReady opens the API once the store is migrated and modules are provisioned.

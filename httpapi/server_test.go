@@ -83,3 +83,26 @@ func TestScopes(t *testing.T) {
 	require.True(t, httpapi.ValidScope("deployments:write"))
 	require.False(t, httpapi.ValidScope("root"))
 }
+
+// TestReadyzNeedsTheDatabase: a replica whose database stops answering is
+// not ready (the load balancer takes it out), and is again when it answers.
+func TestReadyzNeedsTheDatabase(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), "", filepath.Join(t.TempDir(), "data"))
+	require.NoError(t, err)
+	require.NoError(t, st.Migrate(t.Context()))
+	srv := httpapi.New(nil, prometheus.NewRegistry())
+	srv.SetReady(st)
+	code := func() int {
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return rec.Code
+	}
+	require.Equal(t, http.StatusOK, code())
+	require.NoError(t, st.Close())
+	require.Equal(t, http.StatusServiceUnavailable, code(), "database closed: not ready")
+	require.Equal(t, http.StatusOK, func() int {
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		return rec.Code
+	}(), "still alive: the process is not restarted for a database outage")
+}

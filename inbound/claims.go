@@ -7,7 +7,9 @@
 // message id) in the inbound_claims table (migration 00090); only the
 // replica whose claim inserted the row handles it.
 //
-// A claim is done when the message's first reply is written: the reply's
+// While a replica handles a message it renews its claim; a claim goes
+// stale (and may be taken over) only when its replica stops renewing it:
+// it died. A claim is done when the message's first reply is written: the reply's
 // outbox row and the done mark commit in one transaction (outbox.TxHook),
 // so a replica that dies before replying leaves the message to another
 // (its claim goes stale and may be taken over), and one that dies after
@@ -20,6 +22,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +51,9 @@ type Claims struct {
 	stale  time.Duration
 	keep   time.Duration
 	result *prometheus.CounterVec
+
+	mu       sync.Mutex
+	renewing map[claimKey]context.CancelFunc
 }
 
 // Options configure Claims.
@@ -74,7 +80,7 @@ func New(db *sql.DB, o Options) *Claims {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Claims{db: db, holder: o.Holder, clock: o.Clock, log: o.Logger, stale: o.Stale, keep: o.Keep,
+	c := &Claims{db: db, holder: o.Holder, clock: o.Clock, log: o.Logger, stale: o.Stale, keep: o.Keep, renewing: map[claimKey]context.CancelFunc{},
 		result: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsbot_inbound_claims_total",
 			Help: "Inbound chat messages claimed before handling, by result: claimed (handled here), duplicate (another replica has it, or a redelivery), error (the database failed; handled anyway).",
@@ -117,15 +123,58 @@ func (c *Claims) Claim(ctx context.Context, m chat.Message) (context.Context, bo
 	}
 	c.result.WithLabelValues("claimed").Inc()
 	adapter, id := m.Room.Adapter, m.ID
-	return outbox.WithTxHook(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	hctx := outbox.WithTxHook(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, doneSQL, adapter, id, c.holder)
 		return err
-	}), true, nil
+	})
+	// While the message is handled (a long command may not reply for
+	// minutes), the claim is renewed, so it goes stale only when this
+	// replica dies.
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	c.mu.Lock()
+	c.renewing[claimKey{adapter, id}] = stop
+	c.mu.Unlock()
+	go c.renew(rctx, adapter, id)
+	return hctx, true, nil
 }
 
-// Done marks m handled, unless its first reply did already.
+type claimKey struct{ adapter, id string }
+
+// renew keeps a claim fresh every Stale/3 until ctx ends (Done).
+func (c *Claims) renew(ctx context.Context, adapter, id string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.clock.After(c.stale / 3):
+		}
+		_, err := c.db.ExecContext(ctx, `UPDATE inbound_claims SET claimed = $1 WHERE adapter = $2 AND message_id = $3 AND holder = $4 AND done = FALSE`,
+			c.clock.Now().UnixMilli(), adapter, id, c.holder)
+		if err != nil && ctx.Err() == nil {
+			c.log.Warn("inbound claim: renew", "adapter", adapter, "id", id, "err", err)
+		}
+	}
+}
+
+// stopRenewing ends the renewal of a claim.
+func (c *Claims) stopRenewing(adapter, id string) {
+	c.mu.Lock()
+	stop := c.renewing[claimKey{adapter, id}]
+	delete(c.renewing, claimKey{adapter, id})
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// Done marks m handled, unless its first reply did already. It must be
+// called for every message Claim gave this replica.
 func (c *Claims) Done(ctx context.Context, m chat.Message) error {
-	if m.ID == "" || outbox.HookDone(ctx) {
+	if m.ID == "" {
+		return nil
+	}
+	c.stopRenewing(m.Room.Adapter, m.ID)
+	if outbox.HookDone(ctx) {
 		return nil
 	}
 	if _, err := c.db.ExecContext(context.WithoutCancel(ctx), doneSQL, m.Room.Adapter, m.ID, c.holder); err != nil {

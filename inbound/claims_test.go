@@ -75,6 +75,7 @@ func TestStaleClaimTakenOver(t *testing.T) {
 		_, mine, err := a.Claim(ctx, msg("web-1"))
 		require.NoError(t, err)
 		require.True(t, mine)
+		a.stopRenewing("web", "web-1") // a dies while handling web-1
 		hctx, mine, err := a.Claim(ctx, msg("web-2"))
 		require.NoError(t, err)
 		require.True(t, mine)
@@ -133,14 +134,48 @@ func TestPurge(t *testing.T) {
 		ctx := t.Context()
 		clk := clock.NewFake(t0)
 		c := New(st.DB(), Options{Holder: "a", Clock: clk, Keep: 24 * time.Hour})
-		_, _, err := c.Claim(ctx, msg("web-1"))
+		hctx, _, err := c.Claim(ctx, msg("web-1"))
 		require.NoError(t, err)
+		require.NoError(t, c.Done(hctx, msg("web-1")))
 		clk.Advance(23 * time.Hour)
-		_, _, err = c.Claim(ctx, msg("web-2"))
+		hctx, _, err = c.Claim(ctx, msg("web-2"))
 		require.NoError(t, err)
+		require.NoError(t, c.Done(hctx, msg("web-2")))
 		clk.Advance(2 * time.Hour)
 		n, err := c.Purge(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), n)
+	})
+}
+
+// TestClaimRenewedWhileHandled: a message handled for longer than the stale
+// time (a long command) is not taken over while its replica lives.
+func TestClaimRenewedWhileHandled(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, st *sqlstore.Store) {
+		ctx := t.Context()
+		clk := clock.NewFake(t0)
+		a := New(st.DB(), Options{Holder: "a", Clock: clk, Stale: 30 * time.Second})
+		b := New(st.DB(), Options{Holder: "b", Clock: clk, Stale: 30 * time.Second})
+		hctx, mine, err := a.Claim(ctx, msg("web-1"))
+		require.NoError(t, err)
+		require.True(t, mine)
+		claimedAt := func() int64 {
+			var at int64
+			require.NoError(t, st.DB().QueryRowContext(ctx, `SELECT claimed FROM inbound_claims WHERE message_id = 'web-1'`).Scan(&at))
+			return at
+		}
+		for i := range 12 { // two minutes, 10 s at a time
+			require.Eventually(t, func() bool { return clk.Waiters() > 0 }, 5*time.Second, time.Millisecond)
+			clk.Advance(10 * time.Second)
+			want := t0.Add(time.Duration(i+1) * 10 * time.Second).UnixMilli()
+			require.Eventually(t, func() bool { return claimedAt() == want }, 5*time.Second, time.Millisecond, "renewed")
+			_, mine, err := b.Claim(ctx, msg("web-1"))
+			require.NoError(t, err)
+			require.False(t, mine, "still handled by a after %ds", (i+1)*10)
+		}
+		require.NoError(t, a.Done(hctx, msg("web-1")))
+		clk.Advance(10 * time.Second)
+		time.Sleep(20 * time.Millisecond)
+		assert.Equal(t, t0.Add(2*time.Minute).UnixMilli(), claimedAt(), "no renewal after Done")
 	})
 }

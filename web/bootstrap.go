@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 
@@ -17,7 +18,8 @@ const AdminName = "admin"
 // Bootstrap creates the first user when the store has none: "admin", in the
 // group admins, with the identity web:admin and a random password, which it
 // returns for the caller to show once (it is stored only as a bcrypt hash).
-// With users present it does nothing and returns "".
+// With users present it does nothing and returns ""; so it does when another
+// replica sharing the database creates the admin at the same moment.
 func Bootstrap(ctx context.Context, st store.Store) (string, error) {
 	n, err := st.CountUsers(ctx)
 	if err != nil || n > 0 {
@@ -32,6 +34,11 @@ func Bootstrap(ctx context.Context, st store.Store) (string, error) {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	u, err := st.CreateUser(ctx, AdminName)
+	if errors.Is(err, store.ErrExists) {
+		// Another replica starting at the same time on the same database
+		// created it, and shows its password.
+		return "", nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("create admin: %w", err)
 	}

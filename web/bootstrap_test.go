@@ -3,10 +3,14 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/opsbot/opsbot/store/dbtest"
+	"github.com/opsbot/opsbot/store/sqlstore"
 	"github.com/opsbot/opsbot/web"
 )
 
@@ -59,4 +63,31 @@ func TestConfigValidation(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestBootstrapRace: replicas starting at once on one database create one
+// admin, and one of them gets the password.
+func TestBootstrapRace(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, st *sqlstore.Store) {
+		const n = 4
+		var wg sync.WaitGroup
+		pws := make([]string, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() { defer wg.Done(); pws[i], errs[i] = web.Bootstrap(t.Context(), st) }()
+		}
+		wg.Wait()
+		got := 0
+		for i := range n {
+			require.NoError(t, errs[i])
+			if pws[i] != "" {
+				got++
+			}
+		}
+		assert.Equal(t, 1, got, "one replica creates the admin and shows its password")
+		count, err := st.CountUsers(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, 1, count)
+	})
 }

@@ -248,6 +248,12 @@ adapters:
 		}
 	}
 	assert.Equal(t, 1, probes, "the event routed to IRC is posted once")
+	r = opsbot(t, dirs[0], "", "leases")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "adapter/irc")
+	assert.Contains(t, r.stdout, "notify/pipeline")
+	assert.Contains(t, r.stdout, "-"+strconv.Itoa(servers[ircHolder()].cmd.Process.Pid)+"-", "the holder is named")
+
 	var stillQueued int
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM outbox WHERE state <> 'sent'`).Scan(&stillQueued))
 	assert.Zero(t, stillQueued, "nothing left in the outbox")

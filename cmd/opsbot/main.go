@@ -45,6 +45,7 @@ type CLI struct {
 	Tell    TellCmd    `cmd:"" help:"Send an ops message (event) to opsbot; spooled locally when the server can't take it."`
 	Outbox  OutboxCmd  `cmd:"" help:"Inspect the outbox of posts: failed posts, retry them."`
 	Routes  RoutesCmd  `cmd:"" help:"Test the notify route tree."`
+	Leases  LeasesCmd  `cmd:"" help:"List what each replica holds (single-connection chats, the notify pipeline)."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 
