@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -20,6 +22,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/opsbot/opsbot/chat/irc/ngircdtest"
 	"github.com/opsbot/opsbot/store/pgtest"
@@ -308,4 +311,31 @@ func tailLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestKubernetesExampleConfigIsValid: the opsbot.yaml in the Kubernetes
+// example's ConfigMap loads.
+func TestKubernetesExampleConfigIsValid(t *testing.T) {
+	raw, err := os.ReadFile("../../examples/kubernetes/opsbot.yaml")
+	require.NoError(t, err)
+	var found string
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	for {
+		var doc struct {
+			Kind string            `yaml:"kind"`
+			Data map[string]string `yaml:"data"`
+		}
+		if err := dec.Decode(&doc); err != nil {
+			require.ErrorIs(t, err, io.EOF)
+			break
+		}
+		if doc.Kind == "ConfigMap" {
+			found = doc.Data["opsbot.yaml"]
+		}
+	}
+	require.NotEmpty(t, found, "the ConfigMap holds opsbot.yaml")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "opsbot.yaml"), found)
+	r := opsbotEnv(t, dir, []string{"OPSBOT_DATABASE=postgres://opsbot:pw@db.invalid:5432/opsbot"}, "", "--config", "opsbot.yaml", "config", "check")
+	require.Equal(t, 0, r.code, r.stderr)
 }
