@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 // ServeCmd runs everything.
 type ServeCmd struct {
 	Listen string `help:"Address to listen on (default from config, else 127.0.0.1:8080)."`
+	Pprof  string `help:"Serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it on loopback." env:"OPSBOT_PPROF"`
 }
 
 func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
@@ -35,6 +37,11 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, l) }()
+	if c.Pprof != "" {
+		if err := servePprof(ctx, c.Pprof, a.Log); err != nil {
+			return err
+		}
+	}
 
 	// The listener answers /healthz and a 503 on /readyz while the store
 	// migrates and the modules provision; nothing is accepted before that.
@@ -62,6 +69,13 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 			srv.Handle(r.Pattern, r.Handler)
 		}
 	}
+	for _, ad := range configured { // routes a chat adapter takes requests on (Teams' messaging endpoint, Mattermost's button clicks)
+		if r, ok := ad.(routedAdapter); ok {
+			for pattern, h := range r.Routes() {
+				srv.Handle(pattern, h)
+			}
+		}
+	}
 	srv.HandleAPI("GET /api/v1/audit", "audit:read", srv.AuditHandler())
 	if err := a.Start(ctx); err != nil {
 		return err
@@ -85,6 +99,11 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		<-served
 		return nil
 	}
+}
+
+// routedAdapter is a chat adapter that takes HTTP requests on opsbot's listener.
+type routedAdapter interface {
+	Routes() map[string]http.Handler
 }
 
 // chatAdapters are the chat adapters modules bring (the web console's).
