@@ -13,7 +13,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -50,7 +49,7 @@ type Log struct {
 	event.Notifier
 
 	prepMu sync.Mutex
-	insert *sql.Stmt // prepared once: SQLite would parse it again in every transaction
+	insert map[int]*sql.Stmt // by number of rows, prepared once: SQLite would parse it again in every transaction
 }
 
 var _ event.Log = (*Log)(nil)
@@ -67,9 +66,34 @@ func New(db *sql.DB, dialect string, now func() time.Time) *Log {
 
 const columns = `seq, id, tag, severity, status, title, text, labels, fields, links, room, fingerprint, source, at`
 
-const insertSQL = `INSERT INTO events (id, tag, severity, status, title, text, labels, fields, links, room,
-	fingerprint, source, at, received) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-	ON CONFLICT (id) DO NOTHING RETURNING seq`
+// insertCols is the number of columns an append writes per event;
+// insertChunk is the most events one INSERT statement carries.
+const (
+	insertCols  = 14
+	insertChunk = 16
+)
+
+// insertSQL is the multi-row insert of n events.
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO events (id, tag, severity, status, title, text, labels, fields, links, room,
+	fingerprint, source, at, received) VALUES `)
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range insertCols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", r*insertCols+c+1)
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id, seq`)
+	return b.String()
+}
 
 // Append stores events in one transaction and returns them with their
 // sequence numbers, in order; IDs are assigned to events without one. An
@@ -81,11 +105,31 @@ func (l *Log) Append(ctx context.Context, events []event.Event) ([]event.Stored,
 	if len(events) == 0 {
 		return nil, nil
 	}
-	// Prepared before the transaction: on SQLite the transaction holds the
-	// only connection.
-	prepared, err := l.insertStmt(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("append events: %w", err)
+	now := l.now()
+	rows := make([]event.Event, len(events))
+	args := make([]any, 0, len(events)*insertCols)
+	for i, e := range events {
+		if e.ID == "" {
+			e.ID = event.NewID(now)
+		}
+		e.Time = e.Time.UTC().Truncate(time.Millisecond)
+		labels, fields, links, err := encode(e)
+		if err != nil {
+			return nil, fmt.Errorf("append event %s: %w", e.ID, err)
+		}
+		rows[i] = e
+		args = append(args, e.ID, e.Tag, string(e.Severity), string(e.Status), e.Title, e.Text,
+			labels, fields, links, e.Room, e.Fingerprint, e.Source, millis(e.Time), now.UnixMilli())
+	}
+	// Statements are prepared before the transaction: on SQLite the
+	// transaction holds the only connection.
+	chunks := make([]*sql.Stmt, 0, (len(rows)+insertChunk-1)/insertChunk)
+	for start := 0; start < len(rows); start += insertChunk {
+		st, err := l.insertStmt(ctx, min(insertChunk, len(rows)-start))
+		if err != nil {
+			return nil, fmt.Errorf("append events: %w", err)
+		}
+		chunks = append(chunks, st)
 	}
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -97,33 +141,46 @@ func (l *Log) Append(ctx context.Context, events []event.Event) ([]event.Stored,
 			return nil, fmt.Errorf("append events: lock: %w", err)
 		}
 	}
-	ins := tx.StmtContext(ctx, prepared)
-	defer ins.Close()
-	now := l.now()
-	out := make([]event.Stored, len(events))
-	for i, e := range events {
-		if e.ID == "" {
-			e.ID = event.NewID(now)
+	// One multi-row INSERT per chunk; RETURNING gives (id, seq) of the rows
+	// inserted, in no promised order, so they are matched by ID. Rows are
+	// inserted in VALUES order, so sequence numbers follow the batch's order.
+	seqs := make(map[string]int64, len(rows))
+	for c, prepared := range chunks {
+		start := c * insertChunk
+		n := min(insertChunk, len(rows)-start)
+		if err := func() error {
+			ins := tx.StmtContext(ctx, prepared)
+			defer ins.Close()
+			res, err := ins.QueryContext(ctx, args[start*insertCols:(start+n)*insertCols]...)
+			if err != nil {
+				return err
+			}
+			defer res.Close()
+			for res.Next() {
+				var id string
+				var seq int64
+				if err := res.Scan(&id, &seq); err != nil {
+					return err
+				}
+				seqs[id] = seq
+			}
+			return res.Err()
+		}(); err != nil {
+			return nil, fmt.Errorf("append events: %w", err)
 		}
-		e.Time = e.Time.UTC().Truncate(time.Millisecond)
-		labels, fields, links, err := encode(e)
-		if err != nil {
-			return nil, fmt.Errorf("append event %s: %w", e.ID, err)
-		}
-		var seq int64
-		err = ins.QueryRowContext(ctx, e.ID, e.Tag, string(e.Severity), string(e.Status), e.Title, e.Text,
-			labels, fields, links, e.Room, e.Fingerprint, e.Source, millis(e.Time), now.UnixMilli()).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			// The ID is taken: the event was stored before.
+	}
+	out := make([]event.Stored, len(rows))
+	for i, e := range rows {
+		seq, ok := seqs[e.ID]
+		if !ok {
+			// The ID is taken: the event was stored before (or twice in
+			// this batch: the first one was).
 			s, err := scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM events WHERE id = $1`, e.ID))
 			if err != nil {
 				return nil, fmt.Errorf("append event %s: read the stored one: %w", e.ID, err)
 			}
 			out[i] = s
 			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("append event %s: %w", e.ID, err)
 		}
 		out[i] = event.Stored{Seq: seq, Event: e}
 	}
@@ -134,18 +191,22 @@ func (l *Log) Append(ctx context.Context, events []event.Event) ([]event.Stored,
 	return out, nil
 }
 
-// insertStmt is the insert statement, prepared on first use.
-func (l *Log) insertStmt(ctx context.Context) (*sql.Stmt, error) {
+// insertStmt is the insert statement of n events, prepared on first use.
+func (l *Log) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 	l.prepMu.Lock()
 	defer l.prepMu.Unlock()
-	if l.insert == nil {
-		st, err := l.db.PrepareContext(ctx, insertSQL)
-		if err != nil {
-			return nil, err
-		}
-		l.insert = st
+	if st := l.insert[n]; st != nil {
+		return st, nil
 	}
-	return l.insert, nil
+	st, err := l.db.PrepareContext(ctx, insertSQL(n))
+	if err != nil {
+		return nil, err
+	}
+	if l.insert == nil {
+		l.insert = map[int]*sql.Stmt{}
+	}
+	l.insert[n] = st
+	return st, nil
 }
 
 // After returns up to limit events with Seq > seq, in order (limit ≤ 0 means
