@@ -2,12 +2,18 @@ package app
 
 import (
 	"github.com/opsbot/opsbot/bot"
+	alertsmod "github.com/opsbot/opsbot/modules/alerts"
 	"github.com/opsbot/opsbot/modules/core"
+	deploymod "github.com/opsbot/opsbot/modules/deploy"
 	eventsmod "github.com/opsbot/opsbot/modules/events"
+	fleetmod "github.com/opsbot/opsbot/modules/fleet"
 	hooksmod "github.com/opsbot/opsbot/modules/hooks"
 	"github.com/opsbot/opsbot/modules/jobsmod"
+	monitorsmod "github.com/opsbot/opsbot/modules/monitors"
 	notifymod "github.com/opsbot/opsbot/modules/notify"
+	schedulesmod "github.com/opsbot/opsbot/modules/schedules"
 	"github.com/opsbot/opsbot/modules/scripts"
+	statusmod "github.com/opsbot/opsbot/modules/status"
 	"github.com/opsbot/opsbot/web"
 )
 
@@ -18,10 +24,17 @@ func BuiltinModules() []bot.Module {
 	return append(CoreModules(),
 		jobsmod.New(),
 		eventsmod.New(),
+		schedulesmod.New(),
+		monitorsmod.New(),
+		fleetmod.New(),
+		deploymod.New(),
 		scripts.New(),
 		web.New(),
 		notifymod.New(),
 		hooksmod.New(),
+		statusmod.New(),
+		alertsmod.New(),
+		alertsmod.NewOnCall(),
 	)
 }
 

@@ -65,8 +65,14 @@ func (b *Bot) askConfirmation(ctx context.Context, call *command.Call, auditID i
 		}
 	}
 	b.metrics.count(call.Spec.Name, "pending")
+	impact := ""
+	if d := call.Spec.Confirm.Describe; d != nil {
+		if s := d(ctx, call.Args); s != "" {
+			impact = b.redactor.String(s) + "\n"
+		}
+	}
 	b.reply(ctx, call.Msg, chat.Post{
-		Text:     fmt.Sprintf("`%s` needs confirmation. Reply `yes %s` within %s to run it, or `no %s`.", b.maskText(call.Spec, call.Args, call.Text), code, humanDuration(ttl), code),
+		Text:     impact + fmt.Sprintf("`%s` needs confirmation. Reply `yes %s` within %s to run it, or `no %s`.", b.maskText(call.Spec, call.Args, call.Text), code, humanDuration(ttl), code),
 		Severity: chat.SeverityWarning,
 		Buttons: []chat.Button{
 			{ID: "confirm-" + code, Label: "Confirm", Value: "yes " + code, Style: "danger"},
@@ -98,6 +104,10 @@ func humanDuration(d time.Duration) string {
 func (b *Bot) answerConfirmation(ctx context.Context, m chat.Message, p command.Principal, code string, yes bool) {
 	c, err := b.store.TakeConfirmation(ctx, code, m.From.Key(), b.clock.Now())
 	if errors.Is(err, store.ErrNotFound) {
+		// A click on someone else's Confirm is answered to the clicker alone.
+		if b.answerClick(ctx, m, chat.Post{Text: fmt.Sprintf("Not yours: only the person who asked can answer confirmation `%s` (or it has expired or been answered already).", code)}, true) {
+			return
+		}
 		b.reply(ctx, m, chat.Post{Text: fmt.Sprintf("There is no open confirmation `%s` of yours: it may have expired, been answered, or belong to someone else.", code)})
 		return
 	}
@@ -109,6 +119,9 @@ func (b *Bot) answerConfirmation(ctx context.Context, m chat.Message, p command.
 	if !yes {
 		_ = b.store.FinishAudit(ctx, c.AuditID, "cancelled", "", "", 0)
 		b.metrics.count(c.Command, "cancelled")
+		if b.answerClick(ctx, m, chat.Post{Text: fmt.Sprintf("Cancelled `%s` (%s); nothing was run.", c.Text, clicker(m, p.Name))}, false) {
+			return
+		}
 		b.reply(ctx, m, chat.Post{Text: fmt.Sprintf("Cancelled `%s`; nothing was run.", c.Text)})
 		return
 	}
@@ -132,6 +145,7 @@ func (b *Bot) answerConfirmation(ctx context.Context, m chat.Message, p command.
 	}
 	call := &command.Call{Spec: res.Spec, Text: pd.Text, Args: res.Args, Flags: res.Flags, User: p, Msg: pd.Msg,
 		ThreadData: pd.ThreadData, DryRun: b.dryRun, AuditID: c.AuditID}
+	b.answerClick(ctx, m, chat.Post{Text: fmt.Sprintf("Confirmed `%s` (%s).", c.Text, clicker(m, p.Name)), Severity: chat.SeveritySuccess}, false)
 	b.run(ctx, call, "confirmed")
 }
 

@@ -65,6 +65,9 @@ type Policy struct {
 	When func(args Args) bool
 	// Timeout is how long the confirmation stays open; 0 means the bot's default (2 minutes).
 	Timeout time.Duration
+	// Describe, when set, says what the command will affect, shown above
+	// the question ("blue is ACTIVE and serving api's traffic"); "" adds nothing.
+	Describe func(ctx context.Context, args Args) string
 }
 
 // Needed reports whether a call with these arguments must be confirmed.
