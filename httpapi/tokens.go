@@ -13,7 +13,8 @@ import (
 )
 
 // Scopes an API token can carry.
-var Scopes = []string{"events:write", "audit:read", "deployments:read", "deployments:write", "admin"}
+var Scopes = []string{"events:write", "audit:read", "deployments:read", "deployments:write",
+	"alerts:read", "incidents:read", "instances:read", "schedules:read", "monitors:read", "admin"}
 
 // TokenPrefix starts every token, so a leaked one is easy to recognise in a scan.
 const TokenPrefix = "opsbot_"

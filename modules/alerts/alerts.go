@@ -118,7 +118,7 @@ func (m *Module) Provision(h *bot.Host) error {
 		h.Subscribe(t, m.onEvent)
 	}
 	h.Subscribe("fleet.panic", m.onPanic)
-	h.APIRoute("GET /api/v1/alerts", "audit:read", m.api())
+	h.APIRoute("GET /api/v1/alerts", "alerts:read", m.api())
 	specs := []command.Spec{
 		{Name: "alerts", Grammar: "alerts", Help: "the open alerts, oldest first, with age and who acknowledged", Run: m.list},
 		{Name: "alerts.mine", Grammar: "alerts mine", Help: "the alerts you acknowledged or were paged for", Run: m.mine},

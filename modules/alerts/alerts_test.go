@@ -173,7 +173,7 @@ func TestAckCloseAndTheAPI(t *testing.T) {
 	var api *httptest.ResponseRecorder
 	for _, r := range h.Bot.Bot.Routes() {
 		if r.Pattern == "GET /api/v1/alerts" {
-			require.Equal(t, "audit:read", r.Scope)
+			require.Equal(t, "alerts:read", r.Scope)
 			api = httptest.NewRecorder()
 			r.Handler.ServeHTTP(api, httptest.NewRequest(http.MethodGet, "/api/v1/alerts?state=all&limit=2", nil))
 		}

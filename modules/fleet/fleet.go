@@ -117,7 +117,7 @@ func (m *Module) Provision(h *bot.Host) error {
 	if err := m.commands(h); err != nil {
 		return fmt.Errorf("instances: %w", err)
 	}
-	h.APIRoute("GET /api/v1/instances", "deployments:read", m.apiHandler())
+	h.APIRoute("GET /api/v1/instances", "instances:read", m.apiHandler())
 	return nil
 }
 

@@ -105,7 +105,7 @@ func advanceUntil(t *testing.T, tb *bottest.Bot, room, substr string, step time.
 }
 
 // api is an HTTP listener as `opsbot serve` builds it, with two tokens:
-// reader has deployments:read, writer only events:write.
+// reader has instances:read, writer only events:write.
 type api struct {
 	url            string
 	reader, writer string
@@ -125,7 +125,7 @@ func newAPI(t *testing.T, tb *bottest.Bot) *api {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	a := &api{url: hs.URL}
-	for name, scope := range map[string]string{"reader": "deployments:read", "writer": "events:write"} {
+	for name, scope := range map[string]string{"reader": "instances:read", "writer": "events:write"} {
 		tok, hash, err := httpapi.NewToken()
 		require.NoError(t, err)
 		_, err = tb.Store.CreateToken(t.Context(), store.Token{Name: name, Hash: hash, Scopes: []string{scope}})

@@ -83,7 +83,7 @@ func (m *Module) Provision(h *bot.Host) error {
 	h.Route("GET /status", hd.Page())
 	h.Route("GET /status.json", hd.JSON())
 	h.Route("GET /status/feed.atom", hd.Feed())
-	h.APIRoute("GET /api/v1/incidents", "audit:read", hd.Incidents())
+	h.APIRoute("GET /api/v1/incidents", "incidents:read", hd.Incidents())
 
 	if err := h.Type(command.TypeFunc("status-change", parseChange)); err != nil {
 		return err
