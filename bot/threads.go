@@ -31,7 +31,20 @@ func (b *Bot) OpenThread(ctx context.Context, room chat.Room, kind, data string,
 
 // WatchThread makes an existing post a thread of kind with data.
 func (b *Bot) WatchThread(ctx context.Context, ref chat.Ref, kind, data string) error {
-	return b.store.Put(ctx, threadNS, threadKey(ref), kind+"\x00"+data, b.clock.Now().AddDate(0, 0, 30))
+	return b.store.Put(ctx, threadNS, threadKey(ref), kind+threadSep+data, b.clock.Now().AddDate(0, 0, 30))
+}
+
+// threadSep separates a thread's kind from its data in the stored value:
+// the ASCII unit separator (PostgreSQL text refuses NUL, which earlier
+// versions used on SQLite and is still read).
+const threadSep = "\x1f"
+
+func cutThread(v string) (kind, data string) {
+	if k, d, ok := strings.Cut(v, threadSep); ok {
+		return k, d
+	}
+	k, d, _ := strings.Cut(v, "\x00")
+	return k, d
 }
 
 // threadOf returns the kind and data of the module thread a message replies in.
@@ -50,12 +63,12 @@ func (b *Bot) threadOf(ctx context.Context, ref chat.Ref) (kind, data string) {
 }
 
 func threadKindOf(v string) string {
-	k, _, _ := strings.Cut(v, "\x00")
+	k, _ := cutThread(v)
 	return k
 }
 
 func threadDataOf(v string) string {
-	_, d, _ := strings.Cut(v, "\x00")
+	_, d := cutThread(v)
 	return d
 }
 

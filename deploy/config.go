@@ -16,6 +16,11 @@ import (
 	"time"
 
 	"github.com/opsbot/opsbot/config"
+	"github.com/opsbot/opsbot/deploy/provider/bluegreen"
+	"github.com/opsbot/opsbot/deploy/provider/githubactions"
+	"github.com/opsbot/opsbot/deploy/provider/heroku"
+	"github.com/opsbot/opsbot/deploy/provider/jenkins"
+	"github.com/opsbot/opsbot/deploy/provider/kubernetes"
 	"github.com/opsbot/opsbot/deploy/provider/shell"
 )
 
@@ -77,7 +82,12 @@ type App struct {
 	Checkout bool `yaml:"checkout"`
 
 	// Provider settings, one block per provider.
-	Shell *shell.Config `yaml:"shell"`
+	Shell         *shell.Config         `yaml:"shell"`
+	Jenkins       *jenkins.Config       `yaml:"jenkins"`
+	GitHubActions *githubactions.Config `yaml:"github_actions"`
+	Heroku        *heroku.Config        `yaml:"heroku"`
+	Kubernetes    *kubernetes.Config    `yaml:"kubernetes"`
+	BlueGreen     *bluegreen.Config     `yaml:"blue_green"`
 }
 
 // Environment is one place an app is deployed.

@@ -279,14 +279,20 @@ func (r *Records) SetGitHubID(ctx context.Context, id, ghID int64) error {
 	return nil
 }
 
-// Start marks a pending deployment running, with the commit it resolved to.
-func (r *Records) Start(ctx context.Context, id int64, sha string, at time.Time) error {
-	_, err := r.db.ExecContext(ctx, `UPDATE deployments SET status = $1, started = $2, sha = CASE WHEN $3 = '' THEN sha ELSE $3 END
+// Start marks a pending deployment running, with the commit it resolved
+// to. It reports false when the deployment was no longer pending
+// (cancelled before it started): it must not run.
+func (r *Records) Start(ctx context.Context, id int64, sha string, at time.Time) (bool, error) {
+	res, err := r.db.ExecContext(ctx, `UPDATE deployments SET status = $1, started = $2, sha = CASE WHEN $3 = '' THEN sha ELSE $3 END
 		WHERE id = $4 AND status = $5`, StatusRunning, millis(at), sha, id, StatusPending)
 	if err != nil {
-		return fmt.Errorf("deployment #%d: start: %w", id, err)
+		return false, fmt.Errorf("deployment #%d: start: %w", id, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("deployment #%d: start: %w", id, err)
+	}
+	return n == 1, nil
 }
 
 // Finish records a final status and frees the app and environment's slot,

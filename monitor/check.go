@@ -201,18 +201,30 @@ func (c *Check) describe() string {
 		if c.Change.Percent {
 			by += "%"
 		}
-		parts = append(parts, fmt.Sprintf("changes by %s within %s", by, c.Change.Within))
+		parts = append(parts, fmt.Sprintf("changes by %s within %s", by, FormatDuration(c.Change.Within.D())))
 	}
 	if c.Absent.D() > 0 {
-		parts = append(parts, "no data for "+c.Absent.String())
+		parts = append(parts, "no data for "+FormatDuration(c.Absent.D()))
 	}
 	s := strings.Join(parts, " or ")
 	if c.For.D() > 0 {
-		s += " for " + c.For.String()
+		s += " for " + FormatDuration(c.For.D())
 	}
 	return s
 }
 
 func fmtValue(v float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.4f", v), "0"), ".")
+}
+
+// FormatDuration writes d without trailing zero units: 1m, 24h, 1h30m.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

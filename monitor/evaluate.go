@@ -95,7 +95,7 @@ func evaluate(c *Check, st State, r Result, now time.Time) (State, *Transition) 
 			from = now
 		}
 		if c.Absent.D() > 0 && now.Sub(from) >= c.Absent.D() {
-			reason = fmt.Sprintf("no data for %s", roundDur(now.Sub(from)))
+			reason = fmt.Sprintf("no data for %s", FormatDuration(roundDur(now.Sub(from))))
 		} else if st.State != StateOK {
 			// No data, no absence condition: the state holds.
 			reason = st.Reason

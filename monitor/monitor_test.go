@@ -128,7 +128,7 @@ func TestHeartbeat(t *testing.T) {
 	clk.Advance(61 * time.Minute)
 	require.NoError(t, r.Check(ctx, "backups"))
 	require.Equal(t, []string{"monitor.firing backups firing"}, ev.take())
-	require.Equal(t, "backups is firing: no backup.finished for 25h1m0s (expected every 24h0m0s)", ev.last().Title)
+	require.Equal(t, "backups is firing: no backup.finished for 25h1m (expected every 24h)", ev.last().Title)
 	require.Equal(t, event.Critical, ev.last().Severity)
 	require.NoError(t, r.Check(ctx, "backups"))
 	require.Empty(t, ev.take())
@@ -282,7 +282,7 @@ func TestConditionsAndGuard(t *testing.T) {
 			clk.Advance(time.Minute)
 			all()
 			require.Equal(t, []string{"monitor.firing gone firing"}, ev.take())
-			require.Equal(t, "gone is firing: no data for 5m0s", ev.last().Title)
+			require.Equal(t, "gone is firing: no data for 5m", ev.last().Title)
 		})
 	}
 }
@@ -306,5 +306,13 @@ func TestValidate(t *testing.T) {
 		`checks[3].heartbeat.tag: is required`, `checks[3]: give exactly one of`,
 	} {
 		require.Contains(t, err.Error(), want)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Minute: "1m", 24 * time.Hour: "24h", 90 * time.Minute: "1h30m", 30 * time.Second: "30s", 25*time.Hour + time.Minute: "25h1m", 1500 * time.Millisecond: "1.5s",
+	} {
+		require.Equal(t, want, FormatDuration(d))
 	}
 }

@@ -238,7 +238,7 @@ func heartbeatResult(c *Check, st State, now time.Time) Result {
 	late := c.Heartbeat.Every.D() + c.Heartbeat.Grace.D()
 	age := now.Sub(st.LastData)
 	if age > late {
-		return Result{Checked: true, Failure: fmt.Sprintf("no %s for %s (expected every %s)", c.Heartbeat.Tag, roundDur(age), c.Heartbeat.Every)}
+		return Result{Checked: true, Failure: fmt.Sprintf("no %s for %s (expected every %s)", c.Heartbeat.Tag, FormatDuration(roundDur(age)), FormatDuration(c.Heartbeat.Every.D()))}
 	}
 	return Result{Checked: true, OK: true}
 }
@@ -361,7 +361,7 @@ func (r *Runner) emitTransition(ctx context.Context, c *Check, tr Transition) er
 		e.Tag, e.Status = TagFiring, event.Firing
 		e.Title = fmt.Sprintf("%s is firing: %s", c.Name, st.Reason)
 		if c.For.D() > 0 {
-			e.Title += " for " + c.For.String()
+			e.Title += " for " + FormatDuration(c.For.D())
 		}
 	} else {
 		e.Tag, e.Status, e.Severity = TagResolved, event.Resolved, sev
@@ -417,7 +417,7 @@ func (r *Runner) Statuses(ctx context.Context) ([]Status, error) {
 	var out []Status
 	for _, c := range r.Checks() {
 		st := states[c.Name]
-		s := Status{Name: c.Name, Kind: c.Kind(r.cfg.Sources), Source: c.Source, Query: c.Query, Every: c.Interval().String(),
+		s := Status{Name: c.Name, Kind: c.Kind(r.cfg.Sources), Source: c.Source, Query: c.Query, Every: FormatDuration(c.Interval()),
 			State: st.State, Since: st.Since, Reason: st.Reason, LastCheck: st.LastCheck, LastData: st.LastData, Error: st.Error}
 		switch {
 		case c.HTTP != nil:
@@ -426,7 +426,7 @@ func (r *Runner) Statuses(ctx context.Context) ([]Status, error) {
 				s.Condition += ", failing for " + c.For.String()
 			}
 		case c.Heartbeat != nil:
-			s.Condition = fmt.Sprintf("%s every %s", c.Heartbeat.Tag, c.Heartbeat.Every)
+			s.Condition = fmt.Sprintf("%s every %s", c.Heartbeat.Tag, FormatDuration(c.Heartbeat.Every.D()))
 		default:
 			s.Condition = c.describe()
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsbot/opsbot/clock"
@@ -54,10 +55,11 @@ type Scheduler struct {
 	queue   queue
 	version string
 
+	pruning  atomic.Bool
 	wake     chan struct{}
 	settle   chan chan struct{}
 	sem      chan struct{}
-	inflight sync.WaitGroup
+	inflight counter
 }
 
 type item struct {
@@ -184,7 +186,7 @@ func (s *Scheduler) Settle(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	s.inflight.Wait()
+	s.inflight.wait()
 	return nil
 }
 
@@ -212,13 +214,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				s.log.Error("reload schedules", "err", err)
 			}
 		}
-		if now.Sub(pruned) >= time.Hour {
+		if now.Sub(pruned) >= time.Minute {
 			pruned = now
-			if n, err := s.db.prune(ctx, now.Add(-s.o.Keep)); err != nil && ctx.Err() == nil {
-				s.log.Error("prune schedule firings", "err", err)
-			} else if n > 0 {
-				s.log.Debug("pruned schedule firings", "count", n)
-			}
+			s.inflight.add()
+			go s.prune(ctx, now.Add(-s.o.Keep))
 		}
 		wait := s.o.Reload - now.Sub(reloaded)
 		s.mu.Lock()
@@ -233,7 +232,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			s.inflight.Wait()
+			s.inflight.wait()
 			return nil
 		case <-s.wake:
 		case done := <-s.settle:
@@ -241,6 +240,32 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			close(done)
 		case <-s.clk.After(wait):
 		}
+	}
+}
+
+// prune forgets the firings claimed before cutoff, a batch at a time.
+func (s *Scheduler) prune(ctx context.Context, cutoff time.Time) {
+	defer s.inflight.done()
+	if !s.pruning.CompareAndSwap(false, true) {
+		return
+	}
+	defer s.pruning.Store(false)
+	var total int64
+	for ctx.Err() == nil {
+		n, err := s.db.prune(ctx, cutoff, 1000)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("prune schedule firings", "err", err)
+			}
+			return
+		}
+		total += n
+		if n < 1000 {
+			break
+		}
+	}
+	if total > 0 {
+		s.log.Debug("pruned schedule firings", "count", total)
 	}
 }
 
@@ -414,13 +439,13 @@ func (s *Scheduler) fireDue(ctx context.Context, now time.Time) {
 			continue
 		}
 		e := due[i].e
-		s.inflight.Add(1)
+		s.inflight.add()
 		go s.run(ctx, e, c)
 	}
 }
 
 func (s *Scheduler) run(ctx context.Context, e Entry, c claim) {
-	defer s.inflight.Done()
+	defer s.inflight.done()
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -467,6 +492,46 @@ func (s *Scheduler) finishOnce(ctx context.Context, id string) {
 		s.drop(id)
 		s.mu.Unlock()
 	}()
+}
+
+// counter counts running goroutines; unlike a WaitGroup, it may be waited
+// on while goroutines are being added (Settle and the loop run at once).
+type counter struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0; nil while n is 0
+}
+
+func (c *counter) add() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.zero = make(chan struct{})
+	}
+	c.n++
+}
+
+func (c *counter) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	if c.n == 0 {
+		close(c.zero)
+		c.zero = nil
+	}
+}
+
+// wait returns once nothing runs.
+func (c *counter) wait() {
+	for {
+		c.mu.Lock()
+		z := c.zero
+		c.mu.Unlock()
+		if z == nil {
+			return
+		}
+		<-z
+	}
 }
 
 // queue is a min-heap of items by next firing.

@@ -260,3 +260,31 @@ func TestSchedulerDaylightSaving(t *testing.T) {
 		})
 	}
 }
+
+// TestSchedulerPrunes forgets firing records older than Keep.
+func TestSchedulerPrunes(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, h *harness) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		st, err := sqlstore.Open(ctx, h.url, h.dir)
+		require.NoError(t, err)
+		defer st.Close()
+		require.NoError(t, st.Migrate(ctx))
+		s := New(Options{DB: st.DB(), Clock: h.clock, Run: h.rec.run, Keep: 150 * time.Second})
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		_, err = s.Put(ctx, Entry{ID: "tick", Owner: "test", When: "every 30s"})
+		require.NoError(t, err)
+		for i := 0; i < 20; i++ {
+			h.advance(30*time.Second, s)
+		}
+		require.Len(t, h.rec.of("tick"), 20)
+		fs, err := s.Firings(ctx, "tick", 100)
+		require.NoError(t, err)
+		// Pruned once a minute: at most Keep (5 firings) plus a minute (2) remain.
+		require.LessOrEqual(t, len(fs), 7)
+		require.GreaterOrEqual(t, len(fs), 5)
+		cancel()
+		require.NoError(t, <-done)
+	})
+}

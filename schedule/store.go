@@ -266,9 +266,12 @@ func (d db) firings(ctx context.Context, id string, limit int) ([]Firing, error)
 	return out, rows.Err()
 }
 
-// prune forgets firings claimed before cutoff.
-func (d db) prune(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := d.ExecContext(ctx, `DELETE FROM schedule_firings WHERE claimed < $1`, cutoff.UnixMilli())
+// prune forgets firings claimed before cutoff, in batches of at most
+// batch rows (short statements, so firings are not held up behind one
+// long delete on SQLite's single connection).
+func (d db) prune(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+	res, err := d.ExecContext(ctx, `DELETE FROM schedule_firings WHERE (schedule_id, fire_at) IN
+		(SELECT schedule_id, fire_at FROM schedule_firings WHERE claimed < $1 LIMIT $2)`, cutoff.UnixMilli(), batch)
 	if err != nil {
 		return 0, fmt.Errorf("prune firings: %w", err)
 	}

@@ -23,6 +23,8 @@ type Adapter struct {
 	claimStale time.Duration
 	local      map[int64]int64
 	primed     bool
+	handedMu   sync.Mutex
+	handed     map[int64]time.Time // message → when handed to the bot (replicas.go)
 }
 
 var (
@@ -173,6 +175,9 @@ func (a *Adapter) say(ctx context.Context, user, room string, thread int64, text
 		return msg, err
 	}
 	cm := a.chatMessage(msg, action)
+	if a.replicated {
+		a.handOn(msg.ID, a.m.clk.Now())
+	}
 	select {
 	case a.inbound <- cm:
 		return msg, nil

@@ -150,6 +150,9 @@ func (a *Adapter) sweep(ctx context.Context, in chan<- chat.Message) error {
 		return err
 	}
 	for _, msg := range msgs {
+		if !a.handOn(msg.ID, now) {
+			continue // handed to this replica's bot lately: still in its queue
+		}
 		a.m.log.Debug("web chat: handing on a message no replica has handled yet", "id", msg.ID, "room", msg.Room)
 		select {
 		case in <- a.chatMessage(msg, nil):
@@ -158,6 +161,30 @@ func (a *Adapter) sweep(ctx context.Context, in chan<- chat.Message) error {
 		}
 	}
 	return nil
+}
+
+// handOn reports whether a message should be handed to the bot now: not if
+// this replica handed it on within the claim's stale time (it waits in the
+// bot's queue; handing it again would only fill the queue with duplicates
+// under a backlog). It records the hand-over.
+func (a *Adapter) handOn(id int64, now time.Time) bool {
+	a.handedMu.Lock()
+	defer a.handedMu.Unlock()
+	if a.handed == nil {
+		a.handed = map[int64]time.Time{}
+	}
+	if at, ok := a.handed[id]; ok && now.Sub(at) < a.claimStale {
+		return false
+	}
+	a.handed[id] = now
+	if len(a.handed) > 10000 {
+		for k, at := range a.handed {
+			if now.Sub(at) > sweepWindow {
+				delete(a.handed, k)
+			}
+		}
+	}
+	return true
 }
 
 func prefixed(p, cols string) string {

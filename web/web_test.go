@@ -28,7 +28,8 @@ var sessionRoutes = map[string]string{
 	"POST /rooms/{room}/messages": "POST /rooms/general/messages", "POST /rooms/{room}/actions": "POST /rooms/general/actions",
 	"GET /rooms/{room}/events": "GET /rooms/general/events", "GET /audit": "GET /audit", "GET /events": "GET /events", "GET /jobs": "GET /jobs",
 	"GET /jobs/{id}": "GET /jobs/1", "GET /users": "GET /users", "GET /tokens": "GET /tokens", "POST /tokens": "POST /tokens", "GET /outbox": "GET /outbox", "POST /outbox/retry": "POST /outbox/retry",
-	"POST /tokens/revoke": "POST /tokens/revoke",
+	"POST /tokens/revoke": "POST /tokens/revoke", "GET /deployments": "GET /deployments", "GET /deployments/{id}": "GET /deployments/1",
+	"GET /deployments/{id}/log": "GET /deployments/1/log",
 }
 
 func TestEveryConsoleRouteNeedsASession(t *testing.T) {
@@ -48,7 +49,7 @@ func TestEveryConsoleRouteNeedsASession(t *testing.T) {
 		method, path, _ := strings.Cut(route, " ")
 		t.Run(pattern, func(t *testing.T) {
 			resp, body := anon.do(method, path, url.Values{"text": {"help"}}, nil)
-			isPage := method == "GET" && !strings.HasSuffix(path, "/messages") && (path == "/events" || !strings.HasSuffix(path, "/events"))
+			isPage := method == "GET" && !strings.HasSuffix(path, "/messages") && !strings.HasSuffix(path, "/log") && (path == "/events" || !strings.HasSuffix(path, "/events"))
 			if isPage {
 				require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
 				require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/login?next="), resp.Header.Get("Location"))

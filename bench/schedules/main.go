@@ -36,6 +36,7 @@ func main() {
 	dur := flag.Duration("for", 3*time.Minute, "how long to run (real time)")
 	warm := flag.Duration("warmup", 30*time.Second, "firings scheduled before this are not counted")
 	dbURL := flag.String("database", "", "database URL (default: SQLite in a temp dir)")
+	keep := flag.Duration("keep", 24*time.Hour, "how long firing records are kept (pruned once a minute)")
 	flag.Parse()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -71,7 +72,7 @@ func main() {
 	var checkErrs atomic.Int64
 	start := time.Now().Add(2 * time.Second) // first firings from 2 s on
 	counted := time.Now().Add(*warm)
-	s := schedule.New(schedule.Options{DB: st.DB(), Logger: quiet, Workers: 64,
+	s := schedule.New(schedule.Options{DB: st.DB(), Logger: quiet, Workers: 64, Keep: *keep,
 		Run: func(ctx context.Context, e schedule.Entry, at time.Time) error {
 			if name, ok := strings.CutPrefix(e.ID, "mon/"); ok {
 				if err := runner.Check(ctx, name); err != nil {
@@ -144,6 +145,9 @@ loop:
 	fmt.Printf("monitor checks failed: %d, monitor events emitted: %d\n", checkErrs.Load(), emitted.Load())
 	fmt.Printf("CPU: %.1f s over %s = %.0f%% of one core (machine: %d cores)\n", cpu.Seconds(), elapsed.Round(time.Second), 100*cpu.Seconds()/elapsed.Seconds(), runtime.NumCPU())
 	fmt.Printf("max RSS: %d MiB, peak Go heap: %d MiB\n", after.Maxrss/1024, peakHeap>>20)
+	var kept int
+	check(st.DB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM schedule_firings`).Scan(&kept))
+	fmt.Printf("firing records kept: %d (keep %s)\n", kept, *keep)
 }
 
 func tv(t syscall.Timeval) time.Duration {

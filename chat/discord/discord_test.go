@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -214,7 +215,7 @@ func TestRateLimit(t *testing.T) {
 	require.Error(t, err)
 	d, ok := chat.RetryAfter(err)
 	require.True(t, ok, "a 429 is a chat.RateLimitError: %v", err)
-	assert.Equal(t, 300*time.Millisecond, d)
+	assert.Equal(t, 301*time.Millisecond, d, "discordgo truncates; the adapter rounds up")
 	assert.False(t, errors.Is(err, chat.ErrPermanent))
 
 	// discordgo keeps to the bucket's X-RateLimit-Reset-After, then the post goes through.
@@ -226,7 +227,7 @@ func TestRateLimit(t *testing.T) {
 	err = a.React(context.Background(), ref, "white_check_mark")
 	d, ok = chat.RetryAfter(err)
 	assert.True(t, ok, "a global 429 too: %v", err)
-	assert.Equal(t, 2*time.Second, d)
+	assert.Equal(t, 2*time.Second+time.Millisecond, d)
 }
 
 func TestPermanentErrors(t *testing.T) {
@@ -423,4 +424,35 @@ func (c askedClock) After(d time.Duration) <-chan time.Time {
 	ch := c.Fake.After(d)
 	c.asked <- d
 	return ch
+}
+
+// TestTwoReplicas: two adapters on one bot account (two replicas) each get
+// every message and click with the same ID, so the bot claims each once;
+// the interaction is answered once, and the replica that comes second
+// does not warn about it.
+func TestTwoReplicas(t *testing.T) {
+	srv := discordtest.Start(t, discordtest.Options{})
+	a1, log1 := newAdapter(t, srv, Config{})
+	a2, log2 := newAdapter(t, srv, Config{})
+	r1, r2 := run(t, srv, a1), run(t, srv, a2)
+	srv.WaitGateway(t, "two sessions", func(s discordtest.GatewayStats) bool { return s.Identifies == 2 })
+	said := srv.Say(t, "alice", "ops", "ping")
+	m1, m2 := r1.next(t), r2.next(t)
+	assert.Equal(t, said.ID, m1.ID)
+	assert.Equal(t, said.ID, m2.ID)
+
+	ref, err := a1.Post(r1.ctx, m1.Room, chat.Post{Text: "sure?", Buttons: []chat.Button{{ID: "yes", Label: "Yes", Value: "yes 1"}}})
+	require.NoError(t, err)
+	id := srv.Click(t, "alice", ref.ID, "yes|yes 1")
+	c1, c2 := r1.next(t), r2.next(t)
+	assert.Equal(t, id, c1.ID)
+	assert.Equal(t, id, c2.ID)
+	srv.WaitCallback(t, id)
+	require.Eventually(t, func() bool {
+		return bytes.Contains(append(log1.Bytes(), log2.Bytes()...), []byte("interaction answered elsewhere"))
+	}, 5*time.Second, 10*time.Millisecond)
+	assert.Len(t, srv.Callbacks(), 1)
+	for _, l := range [][]byte{log1.Bytes(), log2.Bytes()} {
+		assert.NotContains(t, string(l), "answering an interaction")
+	}
 }

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -64,7 +65,14 @@ func (a *Adapter) acknowledge(i *discordgo.Interaction) {
 			},
 		}
 	}
-	if err := a.s.InteractionRespond(i, resp, discordgo.WithContext(ctx)); err != nil {
+	err := a.s.InteractionRespond(i, resp, discordgo.WithContext(ctx))
+	var re *discordgo.RESTError
+	switch {
+	case err == nil:
+	case errors.As(err, &re) && re.Message != nil && re.Message.Code == discordgo.ErrCodeInteractionHasAlreadyBeenAcknowledged:
+		// Another replica answered first; it also claims the message.
+		a.log.Debug("discord: interaction answered elsewhere", "interaction", i.ID)
+	default:
 		a.log.Warn("discord: answering an interaction", "interaction", i.ID, "err", err)
 	}
 }
@@ -260,10 +268,9 @@ func (a *Adapter) channelID(room chat.Room) (string, error) {
 	case 1:
 		return found[0], nil
 	case 0:
-		if a.self == nil {
-			return "", fmt.Errorf("discord: channel %s: not connected yet, so channel names are unknown", id)
-		}
-		return "", fmt.Errorf("discord: no channel named %s in the bot's servers: %w", id, chat.ErrPermanent)
+		// Not permanent: the servers' channels arrive after the connection
+		// (GUILD_CREATE), and a channel may be created later.
+		return "", fmt.Errorf("discord: no channel named %s in the bot's servers (yet)", id)
 	}
 	return "", fmt.Errorf("discord: %d channels are named %s: use the channel ID: %w", len(found), id, chat.ErrPermanent)
 }

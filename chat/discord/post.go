@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -179,7 +180,9 @@ func wrap(what string, err error) error {
 	}
 	var rl *discordgo.RateLimitError
 	if errors.As(err, &rl) {
-		return &chat.RateLimitError{RetryAfter: rl.RetryAfter, Err: fmt.Errorf("discord: %s: %w", what, err)}
+		// discordgo truncates retry_after's fraction to a millisecond below:
+		// one more keeps the wait at least what Discord asked.
+		return &chat.RateLimitError{RetryAfter: rl.RetryAfter + time.Millisecond, Err: fmt.Errorf("discord: %s: %w", what, err)}
 	}
 	var re *discordgo.RESTError
 	if errors.As(err, &re) && re.Response != nil {

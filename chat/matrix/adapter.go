@@ -47,6 +47,8 @@ type Adapter struct {
 	txnID string // prefix of this process's transaction IDs
 	txnN  atomic.Int64
 
+	loginMu sync.Mutex // one login at a time
+
 	mu      sync.Mutex
 	token   string
 	rooms   map[string]*roomState

@@ -47,15 +47,28 @@ type request struct {
 // call makes r and decodes the answer into out. A refused token is logged
 // in again once, when the config has a password.
 func (a *Adapter) call(ctx context.Context, r request, out any) error {
+	used := a.accessToken()
 	err := a.do(ctx, r, out)
 	if errors.Is(err, errUnauthorized) && r.auth && a.cfg.Password != "" {
-		a.log.Warn("matrix: the access token was refused; logging in again")
-		if lerr := a.login(ctx); lerr != nil {
+		if lerr := a.relogin(ctx, used); lerr != nil {
 			return lerr
 		}
 		err = a.do(ctx, r, out)
 	}
 	return err
+}
+
+// relogin logs in again after the token used was refused, once for all
+// the calls that saw it refused (a second login to the same device would
+// revoke the first's token).
+func (a *Adapter) relogin(ctx context.Context, used string) error {
+	a.loginMu.Lock()
+	defer a.loginMu.Unlock()
+	if a.accessToken() != used {
+		return nil // another call has logged in meanwhile
+	}
+	a.log.Warn("matrix: the access token was refused; logging in again")
+	return a.login(ctx)
 }
 
 func (a *Adapter) do(ctx context.Context, r request, out any) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,7 +236,6 @@ func TestSyncWaitsOnItsClock(t *testing.T) {
 
 	// A 429 on /sync: the wait is the homeserver's.
 	srv.Limit("sync", 1, 90*time.Second)
-	srv.Drop()
 	assert.Equal(t, 90*time.Second, waited(t, fake))
 	srv.Say(t, "alice", "ops", "said during the wait")
 	fake.Advance(90 * time.Second)
@@ -242,7 +243,6 @@ func TestSyncWaitsOnItsClock(t *testing.T) {
 
 	// The homeserver down behind its proxy: the backoff's.
 	srv.Fail("sync", 1)
-	srv.Drop()
 	d := waited(t, fake)
 	assert.True(t, d > 45*time.Minute && d <= time.Hour, "waits %s", d)
 	srv.Say(t, "alice", "ops", "said while away")
@@ -345,4 +345,46 @@ func TestPermanentErrors(t *testing.T) {
 	srv.SayEvent(t, "dave", dm, "m.room.join_rules", map[string]any{"join_rule": "invite"})
 	_, err = a.Post(ctx, chat.Room{ID: "!unknown:test.local"}, chat.Post{Text: "x"})
 	assert.ErrorIs(t, err, chat.ErrPermanent)
+}
+
+func TestRoomsThatFailToJoinAreTriedAgain(t *testing.T) {
+	srv := matrixtest.Start(t, matrixtest.Options{Uninvited: true})
+	a, _ := newAdapter(t, srv, Config{Rooms: []string{srv.Alias("ops"), srv.Alias("dev")}, ReconnectMax: 2 * time.Minute})
+	fake := clock.NewFake(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
+	a.SetClock(fake)
+	srv.Fail("join", 1) // the first join (ops) meets a proxy error
+	r := run(t, srv, a)
+	srv.WaitJoined(t, "dev")
+	srv.Say(t, "alice", "dev", "one")
+	assert.Equal(t, "one", r.next(t).Text)
+	assert.False(t, srv.Joined(t, "ops"), "not before reconnect_max")
+	fake.Advance(2 * time.Minute)
+	srv.Say(t, "alice", "dev", "two") // the next sync comes round
+	assert.Equal(t, "two", r.next(t).Text)
+	srv.WaitJoined(t, "ops")
+	srv.Say(t, "alice", "ops", "three")
+	assert.Equal(t, "three", r.next(t).Text)
+}
+
+// TestRefusedTokenLogsInOnce: calls that see the token refused at the same
+// time log in once between them (a second login to the same device would
+// revoke the first's token).
+func TestRefusedTokenLogsInOnce(t *testing.T) {
+	srv := matrixtest.Start(t, matrixtest.Options{})
+	a, _ := newAdapter(t, srv, Config{DeviceID: "OPSBOT"})
+	ops := chat.Room{Adapter: "matrix", ID: srv.Alias("ops")}
+	_, err := a.Post(context.Background(), ops, chat.Post{Text: "first"})
+	require.NoError(t, err, "no token yet: the post logs in")
+	require.Equal(t, 1, srv.Logins())
+	srv.ExpireTokens()
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Go(func() {
+			_, err := a.Post(context.Background(), ops, chat.Post{Text: fmt.Sprintf("post %d", i)})
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 2, srv.Logins())
+	assert.Len(t, srv.Seen(t, "ops"), 6)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,19 +58,18 @@ func (a *Adapter) Run(ctx context.Context, in chan<- chat.Message) error {
 			return werr
 		}
 	}
-	attempt, joined := 0, false
+	attempt = 0
 	a.log.Info("matrix: connected", "homeserver", a.cfg.Homeserver)
 	since := ""
+	pending := slices.Clone(a.cfg.Rooms) // configured rooms not joined yet
+	var nextJoin time.Time
 	for {
-		if since != "" && !joined {
-			// After the first sync, so that what is said once the bot is in
-			// a room comes in the next ones.
-			joined = true
-			for _, r := range a.cfg.Rooms {
-				if _, err := a.join(ctx, r); err != nil {
-					a.log.Warn("matrix: joining a room", "room", r, "err", err)
-				}
-			}
+		// After the first sync, so that what is said once the bot is in a
+		// room comes in the next ones; rooms that failed are tried again
+		// every reconnect_max.
+		if since != "" && len(pending) > 0 && !a.clock.Now().Before(nextJoin) {
+			pending = a.joinAll(ctx, pending)
+			nextJoin = a.clock.Now().Add(a.cfg.ReconnectMax)
 		}
 		resp, err := a.sync(ctx, since)
 		if ctx.Err() != nil {
@@ -94,6 +94,21 @@ func (a *Adapter) Run(ctx context.Context, in chan<- chat.Message) error {
 		}
 		since = resp.NextBatch
 	}
+}
+
+// joinAll joins rooms and returns those it could not join.
+func (a *Adapter) joinAll(ctx context.Context, rooms []string) []string {
+	var failed []string
+	for _, r := range rooms {
+		if _, err := a.join(ctx, r); err != nil {
+			if ctx.Err() != nil {
+				return rooms
+			}
+			a.log.Warn("matrix: joining a room; trying again later", "room", r, "err", err)
+			failed = append(failed, r)
+		}
+	}
+	return failed
 }
 
 // authenticate logs in when there is no token, else checks it.

@@ -70,7 +70,11 @@ func (h *harness) Say(t *testing.T, user, room, text string) {
 
 func (h *harness) Seen(t *testing.T, room string) []string { return h.srv.Seen(t, room) }
 
+// Drop breaks the connections, and the sync under way or next fails as
+// when the homeserver is down behind its proxy (Go's HTTP client silently
+// retries a GET whose connection broke, so a drop alone may go unseen).
 func (h *harness) Drop(t *testing.T) bool {
+	h.srv.Fail("sync", 1)
 	h.srv.Drop()
 	return true
 }

@@ -58,18 +58,19 @@ type Options struct {
 
 // Adapter is the Slack adapter.
 type Adapter struct {
-	cfg      Config
-	log      *slog.Logger
-	clock    clock.Clock
-	botName  string
-	api      *slack.Client
-	limits   *methodLimiter
-	seen     seenSet
-	dir      *directory
-	queue    *queue
-	clicks   *clicks
-	channels map[string]bool // resolved IDs of cfg.Channels; nil: every channel
-	http     *http.Client
+	cfg       Config
+	log       *slog.Logger
+	clock     clock.Clock
+	botName   string
+	api       *slack.Client
+	limits    *methodLimiter
+	seen      seenSet
+	dir       *directory
+	queue     *queue
+	clicks    *clicks
+	responses *responseURLs
+	channels  map[string]bool // resolved IDs of cfg.Channels; nil: every channel
+	http      *http.Client
 
 	running   atomic.Bool
 	connected atomic.Bool
@@ -122,15 +123,16 @@ func New(cfg Config, o Options) (*Adapter, error) {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}
 	a := &Adapter{
-		cfg:     cfg,
-		log:     o.Logger.With("adapter", Name, "mode", cfg.Mode),
-		clock:   o.Clock,
-		botName: o.BotName,
-		api:     slack.New(cfg.BotToken.Reveal(), opts...),
-		limits:  newMethodLimiter(o.Clock),
-		queue:   newQueue(),
-		clicks:  newClicks(),
-		http:    o.HTTPClient,
+		cfg:       cfg,
+		log:       o.Logger.With("adapter", Name, "mode", cfg.Mode),
+		clock:     o.Clock,
+		botName:   o.BotName,
+		api:       slack.New(cfg.BotToken.Reveal(), opts...),
+		limits:    newMethodLimiter(o.Clock),
+		queue:     newQueue(),
+		clicks:    newClicks(),
+		responses: newResponseURLs(),
+		http:      o.HTTPClient,
 	}
 	if o.DB != nil {
 		a.seen = &sqlSeen{db: o.DB, clock: o.Clock}
@@ -170,13 +172,6 @@ func (a *Adapter) RateLimits() chat.RateLimits {
 // hello on it); in events mode, whether Run is running.
 func (a *Adapter) Connected() bool { return a.connected.Load() }
 
-// BotUserID is the bot's Slack user ID, once Run has identified it.
-func (a *Adapter) BotUserID() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.self.userID
-}
-
 // Run identifies the bot (auth.test), learns the channels, and delivers
 // inbound messages to in until ctx ends: over Socket Mode, reconnecting with
 // backoff, or, in events mode, from the requests Handler receives.
@@ -188,12 +183,14 @@ func (a *Adapter) Run(ctx context.Context, in chan<- chat.Message) error {
 	if err := a.identify(ctx); err != nil {
 		return err
 	}
+	pctx, stop := context.WithCancel(ctx)
 	if err := a.resolveChannels(ctx); err != nil {
 		a.log.Warn("slack: could not resolve the configured channels; reading every channel until it can", "err", err)
+		go a.retryChannels(pctx)
 	}
 	processed := make(chan struct{})
-	go func() { defer close(processed); a.process(ctx, in) }()
-	defer func() { <-processed }()
+	go func() { defer close(processed); a.process(pctx, in) }()
+	defer func() { stop(); <-processed }()
 	if a.cfg.Mode == ModeEvents {
 		a.connected.Store(true)
 		defer a.connected.Store(false)
@@ -251,6 +248,26 @@ func (a *Adapter) resolveChannels(ctx context.Context) error {
 	a.channels = ids
 	a.mu.Unlock()
 	return nil
+}
+
+// retryChannels resolves the configured channels again, with backoff,
+// until it succeeds or ctx ends.
+func (a *Adapter) retryChannels(ctx context.Context) {
+	backoff := a.cfg.ReconnectMin
+	for {
+		select {
+		case <-a.clock.After(backoff):
+		case <-ctx.Done():
+			return
+		}
+		err := a.resolveChannels(ctx)
+		if err == nil {
+			a.log.Info("slack: configured channels resolved")
+			return
+		}
+		backoff = min(backoff*2, a.cfg.ReconnectMax)
+		a.log.Warn("slack: could not resolve the configured channels", "err", err, "retry_in", backoff.String())
+	}
 }
 
 // listens reports whether the bot reads channel messages in channel.

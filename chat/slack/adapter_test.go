@@ -16,7 +16,7 @@ import (
 )
 
 // running starts a with Run and returns what it delivers.
-func running(t *testing.T, a *slack.Adapter) chan chat.Message {
+func running(t testing.TB, a *slack.Adapter) chan chat.Message {
 	in := make(chan chat.Message, 64)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -46,19 +46,19 @@ func TestReconnectBacksOffOnTheClock(t *testing.T) {
 	fake := slacktest.Start(t)
 	fc := clock.NewFake(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
 	cfg := fastConfig(fake)
-	cfg.ReconnectMin, cfg.ReconnectMax = time.Second, 4*time.Second
+	cfg.ReconnectMin, cfg.ReconnectMax = time.Second, 2*time.Second
 	a, err := slack.New(cfg, slack.Options{Logger: testLogger(t), Clock: fc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake.FailConnects(4)
+	fake.FailConnects(3)
 	running(t, a)
 	eventually(t, "the first attempt", func() bool { return fake.Opens() == 1 })
-	// Waits of 1s, 2s, 4s, then 4s (the maximum) between failed attempts.
-	for i, d := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
+	// Waits of 1s, 2s, then 2s (the maximum) between failed attempts.
+	for i, d := range []time.Duration{time.Second, 2 * time.Second, 2 * time.Second} {
 		fc.Advance(d - time.Millisecond)
 		if n := fake.Opens(); n != i+1 {
-			t.Fatalf("attempt %d came %s early", n, time.Millisecond)
+			t.Fatalf("attempt %d came early", n)
 		}
 		fc.Advance(time.Millisecond)
 		eventually(t, fmt.Sprintf("attempt %d after %s", i+2, d), func() bool { return fake.Opens() == i+2 })
@@ -66,12 +66,15 @@ func TestReconnectBacksOffOnTheClock(t *testing.T) {
 	eventually(t, "connected", a.Connected)
 	// Slack's "disconnect" asks for a new connection at once: no wait.
 	fake.Disconnect()
-	eventually(t, "a new connection without waiting", func() bool { return fake.Opens() == 6 && a.Connected() })
-	// A dropped connection is retried after reconnect_min.
+	eventually(t, "a new connection without waiting", func() bool { return fake.Opens() == 5 && a.Connected() })
+	// A dropped connection is retried after reconnect_min, once
+	// apps.connections.open (Tier 1: about one call a minute, five in a
+	// burst, all used by now) allows it.
 	fake.Drop()
 	eventually(t, "noticing the drop", func() bool { return !a.Connected() })
 	fc.Advance(time.Second)
-	eventually(t, "reconnected after the drop", func() bool { return fake.Opens() == 7 && a.Connected() })
+	fc.Advance(time.Minute)
+	eventually(t, "reconnected after the drop", func() bool { return fake.Opens() == 6 && a.Connected() })
 }
 
 func TestRefusedTokensEndRun(t *testing.T) {
@@ -145,6 +148,13 @@ func TestRendering(t *testing.T) {
 	msgs = fake.Messages("ops")
 	if got := fake.Text(msgs[len(msgs)-1]); got != "rolled back" || !msgs[len(msgs)-1].Edited || slacktest.Colour(msgs[len(msgs)-1]) != "#2EB67D" {
 		t.Errorf("after the update: %q %v %q", got, msgs[len(msgs)-1].Edited, slacktest.Colour(msgs[len(msgs)-1]))
+	}
+	if err := a.Update(ctx, ref, chat.Post{Text: "plain again"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs = fake.Messages("ops")
+	if got := fake.Text(msgs[len(msgs)-1]); got != "plain again" || slacktest.Colour(msgs[len(msgs)-1]) != "" {
+		t.Errorf("after an update without severity: %q, colour %q", got, slacktest.Colour(msgs[len(msgs)-1]))
 	}
 	reply, err := a.PostInThread(ctx, ref, chat.Post{Text: "step 2"})
 	if err != nil || reply.Thread != ref.ID {
@@ -276,5 +286,51 @@ func TestConfigIsChecked(t *testing.T) {
 	c.Mode = "rtm"
 	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "very-secret") {
 		t.Errorf("the error shows the token: %v", err)
+	}
+}
+
+func TestOnlyTheConfiguredChannelsAreRead(t *testing.T) {
+	fake := slacktest.Start(t)
+	a := newAdapter(t, fake, func(c *slack.Config) { c.Channels = []string{"#ops", fake.ChannelID("random")} })
+	in := running(t, a)
+	for _, say := range []struct{ channel, text string }{{"dev", "not read"}, {"ops", "read by name"}, {"random", "read by ID"}} {
+		if _, err := fake.Say("alice", say.channel, say.text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fake.DM("bob", "a DM is always read"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 3 {
+		select {
+		case m := <-in:
+			got = append(got, m.Text)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %q arrived", got)
+		}
+	}
+	if want := []string{"read by name", "read by ID", "a DM is always read"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("arrived %q, want %q", got, want)
+	}
+}
+
+func TestPostToAUserLandsInTheirDM(t *testing.T) {
+	fake := slacktest.Start(t)
+	a := newAdapter(t, fake, nil)
+	ctx := context.Background()
+	ref, err := a.Post(ctx, chat.Room{Adapter: "slack", ID: fake.UserID("carol")}, chat.Post{Text: "your deploy finished"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dm := fake.DMChannel("carol")
+	if ref.Room.ID != dm {
+		t.Errorf("ref room %s, want the DM %s", ref.Room.ID, dm)
+	}
+	if err := a.Update(ctx, ref, chat.Post{Text: "your deploy finished (3m12s)"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Seen(dm); len(got) != 1 || got[0] != "your deploy finished (3m12s)" {
+		t.Errorf("the DM shows %q", got)
 	}
 }

@@ -21,7 +21,6 @@ type directory struct {
 	userIDs      map[string]string // folded name → U…
 	channelNames map[string]string // C… → name (without #)
 	channelIDs   map[string]string // folded name → C…
-	listed       bool              // conversations.list has been read
 }
 
 func newDirectory(a *Adapter) *directory {
@@ -159,9 +158,6 @@ func (d *directory) list(ctx context.Context) error {
 		}
 		params.Cursor = next
 	}
-	d.mu.Lock()
-	d.listed = true
-	d.mu.Unlock()
 	return nil
 }
 

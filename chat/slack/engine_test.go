@@ -2,7 +2,6 @@ package slack_test
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/opsbot/opsbot/app"
 	"github.com/opsbot/opsbot/bot"
-	"github.com/opsbot/opsbot/chat"
 	"github.com/opsbot/opsbot/chat/slack"
 	"github.com/opsbot/opsbot/chat/slack/slacktest"
 	"github.com/opsbot/opsbot/clock"
@@ -239,7 +237,10 @@ func TestDirectMessageWithoutPrefix(t *testing.T) {
 func TestSlashCommandRuns(t *testing.T) {
 	r := startRig(t, rigOptions{})
 	start := time.Now()
-	ack := must[[]byte](t)(func() ([]byte, error) { b, err := r.fake.Slash("alice", "ops", "/opsbot", "count slashes"); return b, err }())
+	ack := must[[]byte](t)(func() ([]byte, error) {
+		b, err := r.fake.Slash("alice", "ops", "/opsbot", "count slashes")
+		return b, err
+	}())
 	if d := time.Since(start); d > slacktest.AckTimeout {
 		t.Errorf("acknowledged after %s, over Slack's 3 s", d)
 	}
@@ -404,6 +405,15 @@ func TestEventsModeEndToEnd(t *testing.T) {
 			t.Errorf("a secret reached the log")
 		}
 	}
-	_ = fmt.Sprint
-	_ = chat.Post{}
+}
+
+// A slash command in a channel the bot is not in is answered through the
+// command's response URL.
+func TestSlashCommandWhereTheBotIsNotAMember(t *testing.T) {
+	r := startRig(t, rigOptions{})
+	r.fake.SetBotMember(r.fake.ChannelID("random"), false)
+	if _, err := r.fake.Slash("alice", "random", "/opsbot", "count outsiders"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the answer in #random", func() bool { return containing(r.fake.Seen("random"), "counted outsiders") })
 }

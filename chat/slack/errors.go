@@ -49,7 +49,7 @@ func (a *Adapter) classify(method string, err error) error {
 		case se.Err == "ratelimited":
 			return &chat.RateLimitError{Err: fmt.Errorf("slack %s: %w", method, err)}
 		case permanentErrors[se.Err]:
-			return fmt.Errorf("slack %s: %s: %w", method, se.Err, chat.ErrPermanent)
+			return fmt.Errorf("slack %s: %w (%w)", method, err, chat.ErrPermanent)
 		}
 		return fmt.Errorf("slack %s: %w", method, err)
 	}

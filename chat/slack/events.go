@@ -141,9 +141,9 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, _ *http.Request, body []by
 		UserName: form.Get("user_name"), Command: form.Get("command"), Text: form.Get("text"),
 		ResponseURL: form.Get("response_url"), TriggerID: form.Get("trigger_id"), APIAppID: form.Get("api_app_id"),
 	}
-	for field, v := range map[string]string{"command": sc.Command, "channel_id": sc.ChannelID, "user_id": sc.UserID, "trigger_id": sc.TriggerID} {
-		if v == "" {
-			http.Error(w, field+": missing", http.StatusBadRequest)
+	for _, f := range []struct{ name, v string }{{"command", sc.Command}, {"channel_id", sc.ChannelID}, {"user_id", sc.UserID}, {"trigger_id", sc.TriggerID}} {
+		if f.v == "" {
+			http.Error(w, f.name+": missing", http.StatusBadRequest)
 			return
 		}
 	}

@@ -138,6 +138,9 @@ func (a *Adapter) slashMessage(ctx context.Context, payload json.RawMessage) (ch
 		return chat.Message{}, false
 	}
 	a.dir.learnUser(sc.UserID, sc.UserName)
+	if a.trustedResponseURL(sc.ResponseURL) {
+		a.responses.remember(sc.ChannelID, sc.ResponseURL, a.clock.Now())
+	}
 	direct := strings.HasPrefix(sc.ChannelID, "D")
 	name := sc.ChannelName
 	if name == "directmessage" || name == "privategroup" {

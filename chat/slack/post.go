@@ -84,7 +84,7 @@ func (a *Adapter) edit(ctx context.Context, channel, ts string, p chat.Post) err
 		return err
 	}
 	r := a.render(p, nonce())
-	if _, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, r.options()...); err != nil {
+	if _, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, r.editOptions()...); err != nil {
 		return a.classify("chat.update", err)
 	}
 	return nil
@@ -186,13 +186,24 @@ func (a *Adapter) send(ctx context.Context, room chat.Room, threadTS string, p c
 }
 
 func (a *Adapter) sendOne(ctx context.Context, room chat.Room, threadTS string, p chat.Post) (chat.Ref, error) {
-	opts := a.render(p, nonce()).options()
+	r := a.render(p, nonce())
+	opts := r.options()
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
-	_, ts, err := a.api.PostMessageContext(ctx, room.ID, opts...)
+	ch, ts, err := a.api.PostMessageContext(ctx, room.ID, opts...)
+	if notMember(err) {
+		// A slash command run where the bot is not a member: answer
+		// through its response URL.
+		if ref, used, rerr := a.respond(ctx, room, r); used {
+			return ref, rerr
+		}
+	}
 	if err != nil {
 		return chat.Ref{}, a.classify("chat.postMessage", err)
+	}
+	if ch != "" && ch != room.ID { // a post to a user (U…) lands in the DM channel (D…)
+		room.ID = ch
 	}
 	ref := chat.Ref{Room: room, ID: ts, Thread: threadTS}
 	if p.Image != nil && p.Image.URL == "" && len(p.Image.Data) > 0 {

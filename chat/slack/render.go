@@ -51,6 +51,17 @@ func (r rendered) options() []slack.MsgOption {
 	return opts
 }
 
+// editOptions are the options of a chat.update: blocks and attachments
+// are both given, one of them empty, since Slack keeps those of the earlier
+// version that an update leaves out.
+func (r rendered) editOptions() []slack.MsgOption {
+	opts := []slack.MsgOption{slack.MsgOptionText(r.fallback, false)}
+	if len(r.attachments) > 0 {
+		return append(opts, slack.MsgOptionAttachments(r.attachments...), slack.MsgOptionBlocks())
+	}
+	return append(opts, slack.MsgOptionBlocks(r.blocks...), slack.MsgOptionAttachments([]slack.Attachment{}...))
+}
+
 // render turns p into Block Kit: the text as mrkdwn sections (cut at line
 // boundaries to fit a section), the fields, the links as a context line,
 // the image, the buttons; inside an attachment coloured by severity. The
@@ -75,7 +86,8 @@ func (a *Adapter) render(p chat.Post, nonce string) rendered {
 	if strings.TrimSpace(text) == "" {
 		sections = nil
 	}
-	room := maxBlocks - 4 // fields, links, image and buttons come after the text
+	fieldSections := min((len(p.Fields)+maxFields-1)/maxFields, 10)
+	room := maxBlocks - fieldSections - 3 // the links, the image and the buttons come after the text
 	if len(sections) > room {
 		sections = sections[:room]
 		last := sections[room-1]
@@ -88,7 +100,7 @@ func (a *Adapter) render(p chat.Post, nonce string) rendered {
 		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, s, false, false), nil, nil,
 			slack.SectionBlockOptionBlockID(fmt.Sprintf("t%d-%s", i, nonce))))
 	}
-	for i := 0; i < len(p.Fields); i += maxFields {
+	for i := 0; i < len(p.Fields) && i < fieldSections*maxFields; i += maxFields {
 		var fields []*slack.TextBlockObject
 		for _, f := range p.Fields[i:min(i+maxFields, len(p.Fields))] {
 			v := "*" + escape(f.Name) + "*\n" + chat.Render(f.Value, mrkdwn{dir: a.dir})
@@ -119,8 +131,12 @@ func (a *Adapter) render(p chat.Post, nonce string) rendered {
 				id = "b" + strconv.Itoa(i)
 			}
 			used[id] = true
+			label := b.Label
+			if strings.TrimSpace(label) == "" {
+				label = b.Value
+			}
 			btn := slack.NewButtonBlockElement(id, cut(b.Value, maxButtonValue),
-				slack.NewTextBlockObject(slack.PlainTextType, cut(b.Label, maxButtonLabel), true, false))
+				slack.NewTextBlockObject(slack.PlainTextType, cut(label, maxButtonLabel), true, false))
 			switch b.Style {
 			case "primary":
 				btn.Style = slack.StylePrimary

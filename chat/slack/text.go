@@ -91,9 +91,12 @@ func (a *Adapter) resolveSpecial(ctx context.Context, inner string) string {
 }
 
 // escape escapes the three characters Slack's text fields reserve.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func escape(s string) string { return escaper.Replace(s) }
+
+var (
+	escaper    = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	urlEscaper = strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C")
+)
 
 // mrkdwn renders the chat Markdown subset as Slack mrkdwn, escaping text and
 // turning @name and #name of known users and channels into mentions.
@@ -110,7 +113,7 @@ func (r mrkdwn) ListItem(inner string) string { return "• " + inner }
 func (r mrkdwn) Block(_, s string) string { return "```\n" + escape(s) + "\n```" }
 
 func (r mrkdwn) Link(label, url string) string {
-	url = strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C").Replace(url)
+	url = urlEscaper.Replace(url)
 	if label == "" || label == escape(url) {
 		return "<" + url + ">"
 	}

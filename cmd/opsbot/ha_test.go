@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,9 +46,10 @@ func TestReplicasAnswerOnceThroughACrash(t *testing.T) {
 	ircd := ngircdtest.Start(t, ngircdtest.Options{})
 	cfg := fmt.Sprintf(`
 database: %q
+log: {level: debug}
 replicas:
   lease_ttl: 3s
-  claim_stale: 5s
+  claim_stale: 15s
 commands:
   - name: echo
     grammar: "echo {text...}"
@@ -77,16 +79,25 @@ adapters:
 	require.Equal(t, 0, r.code, r.stderr)
 	token := strings.TrimSpace(r.stdout)
 
+	var srvMu sync.Mutex
 	logs := make([]*lockedBuffer, replicas)
 	servers := make([]*server, replicas)
 	defer func() {
 		if t.Failed() {
+			// Go prints every goroutine's stack on SIGQUIT: what a stalled replica waits on.
+			srvMu.Lock()
+			for _, s := range servers {
+				_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+			}
+			srvMu.Unlock()
+			time.Sleep(time.Second)
 			for i, l := range logs {
-				t.Logf("replica %d log:\n%s", i, tailLines(l.String(), 60))
+				path := filepath.Join(os.TempDir(), fmt.Sprintf("opsbot-ha-replica-%d.log", i))
+				_ = os.WriteFile(path, []byte(l.String()), 0o644)
+				t.Logf("replica %d log (all of it in %s):\n%s", i, path, tailLines(l.String(), 40))
 			}
 		}
 	}()
-	var srvMu sync.Mutex
 	for i := range servers {
 		logs[i] = &lockedBuffer{}
 		servers[i] = startServer(t, dirs[i], logs[i])
@@ -241,7 +252,68 @@ adapters:
 		}
 	}
 	assert.Empty(t, missing, "commands never answered")
+	for i, n := range missing {
+		if i == 5 {
+			break
+		}
+		var id int64
+		var created int64
+		err := db.QueryRow(`SELECT id, created FROM web_messages WHERE NOT bot AND post LIKE $1`, `%"echo ha-`+strconv.FormatInt(n, 10)+`"%`).Scan(&id, &created)
+		t.Logf("missing ha-%d: message %d (err %v)", n, id, err)
+		var holder string
+		var claimed int64
+		var done bool
+		err = db.QueryRow(`SELECT holder, claimed, done FROM inbound_claims WHERE adapter = 'web' AND message_id = $1`, "web-"+strconv.FormatInt(id, 10)).Scan(&holder, &claimed, &done)
+		t.Logf("  claim: holder %s claimed +%dms done %v (err %v)", holder, claimed-created, done, err)
+		rows, err := db.Query(`SELECT id, post FROM web_messages WHERE bot AND id > $1 AND id < $1 + 40`, id)
+		if err == nil {
+			for rows.Next() {
+				var bid int64
+				var post string
+				_ = rows.Scan(&bid, &post)
+				if strings.Contains(post, "ha-"+strconv.FormatInt(n, 10)) || !answer.MatchString(post) {
+					t.Logf("  bot message %d: %.200s", bid, post)
+				}
+			}
+			rows.Close()
+		}
+	}
 	assert.Empty(t, twice, "commands answered more than once")
+	for i, n := range twice {
+		if i == 3 {
+			break
+		}
+		var id int64
+		_ = db.QueryRow(`SELECT id FROM web_messages WHERE NOT bot AND post LIKE $1`, `%"echo ha-`+strconv.FormatInt(n, 10)+`"%`).Scan(&id)
+		var holder string
+		var claimed int64
+		var done bool
+		err := db.QueryRow(`SELECT holder, claimed, done FROM inbound_claims WHERE adapter = 'web' AND message_id = $1`, "web-"+strconv.FormatInt(id, 10)).Scan(&holder, &claimed, &done)
+		t.Logf("twice ha-%d: message web-%d claim %s done %v (err %v)", n, id, holder, done, err)
+		orows, err := db.Query(`SELECT id, state, attempts, claimed_by FROM outbox WHERE post LIKE $1`, `%ha-`+strconv.FormatInt(n, 10)+`%`)
+		if err == nil {
+			for orows.Next() {
+				var oid int64
+				var state, by string
+				var attempts int
+				_ = orows.Scan(&oid, &state, &attempts, &by)
+				t.Logf("  outbox row %d: %s after %d attempts, claimed by %s", oid, state, attempts, by)
+			}
+			orows.Close()
+		} else {
+			t.Logf("  outbox: %v", err)
+		}
+		rows, err := db.Query(`SELECT id, created, post FROM web_messages WHERE bot AND post LIKE $1`, `%ha-`+strconv.FormatInt(n, 10)+`%`)
+		if err == nil {
+			for rows.Next() {
+				var bid, created int64
+				var post string
+				_ = rows.Scan(&bid, &created, &post)
+				t.Logf("  bot message %d at %d: %.200s", bid, created, post)
+			}
+			rows.Close()
+		}
+	}
 
 	// The probe reached IRC once; the bot is in the channel once.
 	probes := 0

@@ -46,6 +46,7 @@ type CLI struct {
 	Outbox  OutboxCmd  `cmd:"" help:"Inspect the outbox of posts: failed posts, retry them."`
 	Routes  RoutesCmd  `cmd:"" help:"Test the notify route tree."`
 	Leases  LeasesCmd  `cmd:"" help:"List what each replica holds (single-connection chats, the notify pipeline)."`
+	Apps    AppsCmd    `cmd:"" help:"Deployable apps: import a hubot-deploy apps.json."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type Request struct {
 	Repository string // "owner/name", when known
 	URL        string // the environment's URL, when configured
 	Dir        string // a checkout of SHA, when the app asks for one
+	// Extra are more environment variables for a deploying program
+	// (DEPLOY_COLOUR from the blue-green provider).
+	Extra map[string]string
 	// Started, if set, is told the process group of each program a
 	// provider starts, so a later opsbot can stop it if this one dies.
 	Started func(pgid int)
@@ -60,9 +64,18 @@ func Run(ctx context.Context, p Provider, req Request, out io.Writer, timeout ti
 // Environ is the environment a deploying program gets: BRANCH, SHA,
 // DEPLOY_ENV, DEPLOY_TASK, DEPLOY_HOSTS and friends.
 func (r Request) Environ() []string {
-	return []string{
+	env := []string{
 		"BRANCH=" + r.Ref, "REF=" + r.Ref, "SHA=" + r.SHA, "DEPLOY_APP=" + r.App, "DEPLOY_ENV=" + r.Env,
 		"DEPLOY_TASK=" + r.Task, "DEPLOY_HOSTS=" + r.Hosts, "DEPLOY_USER=" + r.User,
 		"DEPLOY_ID=" + fmt.Sprint(r.ID), "DEPLOY_REPOSITORY=" + r.Repository, "DEPLOY_URL=" + r.URL,
 	}
+	keys := make([]string, 0, len(r.Extra))
+	for k := range r.Extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+r.Extra[k])
+	}
+	return env
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -255,13 +254,4 @@ func (m *Module) checkBehind(ctx context.Context, a *deploy.App, hist history, r
 	}
 	m.log.Info("auto-merged the default branch", "app", r.App, "ref", r.Ref, "merge", merged)
 	return merged, nil
-}
-
-func sortedKeys[V any](mp map[string]V) []string {
-	out := make([]string, 0, len(mp))
-	for k := range mp {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -14,11 +14,30 @@ import (
 	"github.com/opsbot/opsbot/jobs"
 )
 
+// commonDefaultEnv is "=ENV" when every app has the same default
+// environment, so that `deploy api` is checked against deploy:ENV by the
+// bot; with differing defaults the env-less form needs `deploy` (and the
+// app's default environment's permission, checked by the handler).
+func (m *Module) commonDefaultEnv() string {
+	common := ""
+	for _, name := range m.apps.Names() {
+		d := m.apps[name].DefaultEnvironment
+		if common != "" && d != common {
+			return ""
+		}
+		common = d
+	}
+	if common == "" {
+		return ""
+	}
+	return "=" + common
+}
+
 func (m *Module) commands() []command.Spec {
 	return []command.Spec{
 		{
 			Name:    "deploy",
-			Grammar: "deploy[:{task:deploy-task}][!] {app:deploy-app}[/{ref}] [to|in|on {env:deploy-env}[/{hosts}]]",
+			Grammar: "deploy[:{task:deploy-task}][!] {app:deploy-app}[/{ref}] [to|in|on {env:deploy-env" + m.commonDefaultEnv() + "}[/{hosts}]]",
 			Help:    "deploy an app (default branch, default environment); `deploy!` skips the required checks",
 			// The permission is checked again for the app's default
 			// environment when none is given.
@@ -304,9 +323,16 @@ func (m *Module) cmdCancel(ctx context.Context, c *command.Call) error {
 	if deploy.Final(d.Status) {
 		return tell(ctx, c, refuse("deployment #%d has already finished (%s).", id, d.Status))
 	}
-	if d.JobID == 0 {
+	if d.Status == deploy.StatusPending {
+		// Not started: recorded here (a queued job that is cancelled never
+		// runs; one that starts anyway sees the final status and stops).
 		if _, err := m.records.Finish(ctx, id, deploy.StatusCancelled, "cancelled by "+c.User.Name+" before it started", m.clock.Now()); err != nil {
 			return err
+		}
+		if d.JobID != 0 {
+			if err := m.runner.Cancel(ctx, d.JobID); err != nil && !errors.Is(err, jobs.ErrFinished) {
+				m.log.Warn("cancel a queued deployment's job", "deployment", id, "err", err)
+			}
 		}
 		return c.Replyf(ctx, "cancelled deployment #%d before it started.", id)
 	}
@@ -380,4 +406,3 @@ func (m *Module) autoEnvs(ctx context.Context, app string) ([]string, error) {
 	}
 	return out, nil
 }
-

@@ -4,12 +4,17 @@ import (
 	"context"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/opsbot/opsbot/bottest"
 	"github.com/opsbot/opsbot/deploy"
+	"github.com/opsbot/opsbot/deploy/deploytest"
+	"github.com/opsbot/opsbot/event"
+	deploymod "github.com/opsbot/opsbot/modules/deploy"
 	"github.com/opsbot/opsbot/store"
 )
 
@@ -47,6 +52,18 @@ func TestDeployRunsTheShellProviderAndReports(t *testing.T) {
 	require.NotContains(t, string(log), "apikey-123456", "secrets are masked in the log")
 	require.Contains(t, string(log), "done")
 
+	// deploy.started and deploy.succeeded are in the event log.
+	f.edited("succeeded")
+	evs, err := f.Bot.Bot.Ingester().(event.LogReader).Log().Query(context.Background(), event.Filter{TagPattern: "deploy.*"})
+	require.NoError(t, err)
+	var tags []string
+	for _, e := range evs {
+		require.Equal(t, "api", e.Labels["app"])
+		require.Equal(t, strconv.FormatInt(id, 10), e.Labels["deployment"])
+		tags = append(tags, e.Tag)
+	}
+	require.ElementsMatch(t, []string{"deploy.started", "deploy.succeeded"}, tags)
+
 	// History, where, and a task with hosts.
 	require.Contains(t, f.Say("alice", "ops", "deploys api"), "#"+strconv.FormatInt(id, 10)+" api/main ("+head[:7]+") to staging by alice")
 	require.Contains(t, f.Say("alice", "ops", "where can i deploy api"), "staging (default) — hosts web1, web2")
@@ -64,10 +81,9 @@ func TestRefusalsSayWhy(t *testing.T) {
 	require.Contains(t, f.Say("bob", "dev", "deploy api to production"), "needs the permission `deploy:production`")
 	require.Contains(t, f.Say("bob", "dev", "deploy api to prod"), "needs the permission `deploy:production`")
 	// With no env, the app's default environment's permission applies.
-	f.Grant("deploy:production", "user:carol")
 	f.User("carol")
-	f.Grant("deploy", "user:carol")
-	require.Contains(t, f.Say("carol", "dev", "deploy api"), "deploying api to staging needs the permission `deploy:staging`")
+	f.Grant("deploy:production", "user:carol")
+	require.Contains(t, f.Say("carol", "dev", "deploy api"), "needs the permission `deploy:staging`")
 
 	// A lock refuses with who and why.
 	f.Grant("deploy:lock:*", "group:ops")
@@ -109,7 +125,17 @@ func TestBehindTheDefaultBranchIsRefused(t *testing.T) {
 }
 
 func TestFailureRetryAndRollback(t *testing.T) {
-	f := newFixture(t, fixtureOpt{})
+	for _, pg := range []bool{false, true} {
+		name := "sqlite"
+		if pg {
+			name = "postgres"
+		}
+		t.Run(name, func(t *testing.T) { testFailureRetryAndRollback(t, pg) })
+	}
+}
+
+func testFailureRetryAndRollback(t *testing.T, postgres bool) {
+	f := newFixture(t, fixtureOpt{postgres: postgres})
 	first := f.Repo.Head()
 	f.Say("alice", "ops", "deploy api to staging")
 	id1 := idIn(t, f.post("alice is deploying api/main to staging").Post.Text)
@@ -177,4 +203,54 @@ func TestStopDuringADeploymentMarksItInterrupted(t *testing.T) {
 	require.Empty(t, active, "the slot is free")
 	var _ store.Store = f.Store
 	_ = bottest.Texts
+}
+
+func TestEnvLessDeployWithDifferentDefaults(t *testing.T) {
+	repo := deploytest.NewRepo(t, alice)
+	m := deploymod.New()
+	m.CacheDir = t.TempDir()
+	tb := bottest.New(t, bottest.Modules(m), bottest.Config(`apps:
+  api:
+    git_url: `+repo.Dir+`
+    default_environment: staging
+    shell: {command: ["true"]}
+    environments: {staging: {}, production: {}}
+  www:
+    git_url: `+repo.Dir+`
+    shell: {command: ["true"]}
+    environments: {production: {}}
+`))
+	tb.User("carol")
+	tb.Grant("deploy", "user:carol")
+	tb.Grant("deploy:production", "user:carol")
+	require.Contains(t, tb.Say("carol", "dev", "deploy api"), "deploying api to staging needs the permission `deploy:staging`")
+	tb.Say("carol", "dev", "deploy www")
+	tb.WaitFor("dev", "carol's deployment of www/main")
+}
+
+func TestProgressIsPostedInTheThread(t *testing.T) {
+	f := newFixture(t, fixtureOpt{})
+	f.set("hold", true)
+	f.Say("alice", "ops", "deploy api to staging")
+	start := f.post("alice is deploying api/main to staging")
+	f.waitFile("holding")
+	// The bot's clock moves on: new output goes into the thread, every 5 s
+	// of it (a few steps, well inside the job lease's 30 s).
+	var progress *bottest.Posted
+	for step := 0; step < 3 && progress == nil; step++ {
+		f.Clock.Advance(6 * time.Second)
+		deadline := time.Now().Add(2 * time.Second)
+		for progress == nil && time.Now().Before(deadline) {
+			for _, p := range f.Chat.All() {
+				if p.Thread == start.Ref.ID && strings.Contains(p.Post.Text, "deploying main (") {
+					progress = &p
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	require.NotNil(t, progress, "no progress post; posts:\n%s", bottest.Texts(f.Chat.All()))
+	require.Contains(t, progress.Post.Text, "secret is [redacted]")
+	f.set("hold", false)
+	require.Equal(t, deploy.StatusSuccess, f.waitStatus(idIn(t, start.Post.Text)).Status)
 }

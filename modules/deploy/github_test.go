@@ -12,7 +12,6 @@ import (
 	"github.com/opsbot/opsbot/store"
 )
 
-
 func TestRequiredContextsAndForce(t *testing.T) {
 	f := newFixture(t, fixtureOpt{github: true, extraApp: "    required_contexts: [ci/build, lint]\n"})
 	head := f.Repo.Head()

@@ -7,9 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +26,7 @@ import (
 	deploymod "github.com/opsbot/opsbot/modules/deploy"
 	hooksmod "github.com/opsbot/opsbot/modules/hooks"
 	"github.com/opsbot/opsbot/store"
+	"github.com/opsbot/opsbot/store/pgtest"
 )
 
 var (
@@ -62,6 +63,8 @@ type fixtureOpt struct {
 	extraApp string // YAML lines added under apps.api
 	github   bool
 	hooks    bool // the webhook module too, with the GitHub secret hooksecret
+	noGit    bool // no git_url: history questions go to the (fake) GitHub
+	postgres bool // on a real PostgreSQL instead of SQLite
 }
 
 func newFixture(t *testing.T, o fixtureOpt) *fixture {
@@ -78,10 +81,13 @@ func newFixture(t *testing.T, o fixtureOpt) *fixture {
 		f.GH = deploytest.NewGitHub(t, repo, "acme/api", "ghtoken-s3cret")
 		gh = fmt.Sprintf("    repository: acme/api\n    github: {token: ghtoken-s3cret, api_url: %q}\n", f.GH.URL())
 	}
+	gitURL := fmt.Sprintf("    git_url: %q\n", repo.Dir)
+	if o.noGit {
+		gitURL = ""
+	}
 	yaml := fmt.Sprintf(`apps:
   api:
-    git_url: %q
-    provider: shell
+%s    provider: shell
     default_environment: staging
     room: deploys
 %s    shell:
@@ -92,7 +98,7 @@ func newFixture(t *testing.T, o fixtureOpt) *fixture {
       staging: {url: "https://staging.example.com", hosts: [web1, web2]}
       production: {url: "https://example.com", room: prod}
       qa: {}
-%s`, repo.Dir, gh, script, control, o.extraApp)
+%s`, gitURL, gh, script, control, o.extraApp)
 	f.Mod = deploymod.New()
 	f.Mod.CacheDir = t.TempDir()
 	mods := []bot.Module{f.Mod}
@@ -100,7 +106,11 @@ func newFixture(t *testing.T, o fixtureOpt) *fixture {
 		mods = append([]bot.Module{hooksmod.New()}, mods...)
 		yaml += "hooks:\n  github: {secret: hooksecret}\n"
 	}
-	f.Bot = bottest.New(t, bottest.Modules(mods...), bottest.Config(yaml))
+	bopts := []bottest.Option{bottest.Modules(mods...), bottest.Config(yaml)}
+	if o.postgres {
+		bopts = append(bopts, bottest.Database(pgtest.Start(t)))
+	}
+	f.Bot = bottest.New(t, bopts...)
 	f.User("alice", "ops")
 	f.User("bob", "devs")
 	f.Grant("deploy:staging", "group:ops")

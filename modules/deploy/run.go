@@ -59,6 +59,14 @@ func (m *Module) runJob(ctx context.Context, run *jobs.Run) error {
 	}
 	env := a.Environments[d.Env]
 
+	// Claim the start first: a deployment cancelled while queued never runs.
+	if started, err := m.records.Start(ctx, d.ID, d.SHA, m.clock.Now()); err != nil {
+		return err
+	} else if !started {
+		return nil
+	}
+	d.Status, d.Started = deploy.StatusRunning, m.clock.Now()
+
 	// The announcement opens the deployment's thread (`retry` works there).
 	startText := fmt.Sprintf("%s is deploying %s to %s (#%d)", d.User, at(d.App, d.Ref), targetOf(d), d.ID)
 	if d.Forced && d.Source != "rollback" {
@@ -78,10 +86,6 @@ func (m *Module) runJob(ctx context.Context, run *jobs.Run) error {
 		ref, _ := json.Marshal(first)
 		_ = m.records.SetThread(ctx, d.ID, string(ref))
 	}
-	if err := m.records.Start(ctx, d.ID, d.SHA, m.clock.Now()); err != nil {
-		return err
-	}
-	d.Status, d.Started = deploy.StatusRunning, m.clock.Now()
 	m.emit(ctx, d, "deploy.started", event.Info, startText)
 	m.githubStatus(ctx, a, d, "in_progress", "deploying", env)
 
@@ -102,7 +106,7 @@ func (m *Module) runJob(ctx context.Context, run *jobs.Run) error {
 	if env != nil {
 		req.URL = env.URL
 	}
-	if a.Checkout && a.GitURL != "" && d.SHA != "" {
+	if (a.Checkout || a.Provider == "heroku") && a.GitURL != "" && d.SHA != "" {
 		dir, err := os.MkdirTemp("", "opsbot-deploy-")
 		if err == nil {
 			defer os.RemoveAll(dir)

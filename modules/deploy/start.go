@@ -170,4 +170,3 @@ func describe(d deploy.Deployment) string {
 	}
 	return s
 }
-

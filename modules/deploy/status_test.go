@@ -14,6 +14,7 @@ import (
 	"github.com/opsbot/opsbot/deploy"
 	"github.com/opsbot/opsbot/deploy/deploytest"
 	deploymod "github.com/opsbot/opsbot/modules/deploy"
+	schedulesmod "github.com/opsbot/opsbot/modules/schedules"
 )
 
 // deployed deploys app to env as alice and waits for success.
@@ -148,4 +149,40 @@ func TestDriftChecksAreScheduledPerEnvironment(t *testing.T) {
 	require.Equal(t, "every weekday at 9:30", sched.when["deploy.drift/api/production"])
 	require.Contains(t, sched.runs, "deploy.drift/api/staging")
 	require.NoError(t, sched.runs["deploy.drift/api/staging"](context.Background(), time.Now()), "never deployed: no nag, no error")
+}
+
+func TestDeployStatusAndNagThroughGitHub(t *testing.T) {
+	f := newFixture(t, fixtureOpt{github: true, noGit: true})
+	f.Grant("deploy:production", "group:ops")
+	base := f.Repo.Head()
+	f.deployed("deploy api to production")
+	f.User("carol")
+	f.link("carol", "github", "carol") // the fake's login is the email's local part
+	c1 := f.Repo.Commit(bob, "a.txt", "a\n", "add a")
+	c2 := f.Repo.Commit(carol, "b.txt", "b\n", "add b\n\nwith a body")
+	st := f.Say("bob", "dev", "deploy-status for api in production")
+	require.Contains(t, st, "api in production: 2 commits behind main ("+c2[:7]+") — deployed main ("+base[:7])
+	require.Contains(t, st, "• "+c2[:7]+" add b — Carol Danvers\n• "+c1[:7]+" add a — Bob Builder")
+
+	require.NoError(t, f.Mod.Nag(context.Background(), "api", "production"))
+	nag := f.post("Reply `ok deploy`")
+	require.Contains(t, nag.Post.Text, "add b — @carol")
+	require.Contains(t, nag.Post.Text, "add a — Bob Builder")
+	require.Equal(t, []string{"carol"}, nag.Post.Mentions)
+}
+
+func TestDriftChecksAppearInTheRealSchedulesModule(t *testing.T) {
+	repo := deploytest.NewRepo(t, alice)
+	m := deploymod.New()
+	m.CacheDir = t.TempDir()
+	tb := bottest.New(t, bottest.Modules(schedulesmod.New(), m), bottest.Config(`apps:
+  api:
+    git_url: `+repo.Dir+`
+    drift_check: every weekday at 9:30
+    room: deploys
+    shell: {command: ["true"]}
+    environments: {production: {}}
+`))
+	tb.User("alice", "admins")
+	require.Contains(t, tb.Say("alice", "ops", "schedules"), "deploy.drift/api/production")
 }

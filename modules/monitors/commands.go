@@ -170,14 +170,14 @@ func (m *Module) graph(ctx context.Context, c *command.Call) error {
 		}
 		gs = append(gs, g)
 	}
-	png, _, err := graph.Render(gs, graph.Options{Title: fmt.Sprintf("%s (%s, last %s)", expr, srcName, span), From: from, To: to})
+	png, _, err := graph.Render(gs, graph.Options{Title: fmt.Sprintf("%s (%s, last %s)", expr, srcName, monitor.FormatDuration(span)), From: from, To: to})
 	if errors.Is(err, graph.ErrNoData) {
-		return c.Replyf(ctx, "`%s` on %s has no data in the last %s.", expr, srcName, span)
+		return c.Replyf(ctx, "`%s` on %s has no data in the last %s.", expr, srcName, monitor.FormatDuration(span))
 	}
 	if err != nil {
 		return err
 	}
-	caption := fmt.Sprintf("`%s` on %s, last %s (%d series)", expr, srcName, span, len(gs))
+	caption := fmt.Sprintf("`%s` on %s, last %s (%d series)", expr, srcName, monitor.FormatDuration(span), len(gs))
 	if up, ok := m.uploader(c.Msg.Room); ok {
 		if _, err := up.Upload(ctx, c.Msg.Room, "graph.png", png); err == nil {
 			return c.Replyf(ctx, "%s", caption)

@@ -107,7 +107,7 @@ func (m *Module) Provision(h *bot.Host) error {
 	if err := m.commands(h); err != nil {
 		return err
 	}
-	h.APIRoute("GET /api/v1/monitors", "audit:read", m.api())
+	h.APIRoute("GET /api/v1/monitors", "monitors:read", m.api())
 	h.Route("GET /graphs/{id}", m.graphs)
 	return nil
 }
@@ -136,7 +136,7 @@ func (m *Module) Start(ctx context.Context) error {
 		name := c.Name
 		run := func(ctx context.Context, _ time.Time) error { return m.CheckMonitor(ctx, name) }
 		if s != nil {
-			if err := s.ScheduleFunc(CheckPrefix+name, "every "+c.Interval().String(), time.UTC, run); err != nil {
+			if err := s.ScheduleFunc(CheckPrefix+name, "every "+monitor.FormatDuration(c.Interval()), time.UTC, run); err != nil {
 				return fmt.Errorf("monitors: %s: %w", name, err)
 			}
 			continue

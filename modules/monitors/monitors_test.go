@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opsbot/opsbot/bottest"
+	"github.com/opsbot/opsbot/chat"
 	"github.com/opsbot/opsbot/event"
 	"github.com/opsbot/opsbot/httpapi"
 	"github.com/opsbot/opsbot/modules/monitors"
@@ -111,7 +112,7 @@ schedules:
 	// The checks are schedules of the schedules module.
 	list := tb.Say("alice", "ops", "schedules")
 	require.Contains(t, list, "`monitors.check/mail-queue` every 30s")
-	require.Contains(t, list, "`monitors.check/backups` every 10m0s")
+	require.Contains(t, list, "`monitors.check/backups` every 10m")
 
 	advance(30 * time.Second)
 	require.Empty(t, events())
@@ -124,7 +125,7 @@ schedules:
 	out := tb.Say("alice", "ops", "monitors")
 	require.Contains(t, out, "2 monitor(s), 1 firing")
 	require.Contains(t, out, "`mail-queue` FIRING since 11-22 09:01 UTC — value 9 — 9 > 5 (prometheus: > 5, every 30s)")
-	require.Contains(t, out, "`backups` UNKNOWN (heartbeat: backup.finished every 24h0m0s, every 10m0s)")
+	require.Contains(t, out, "`backups` UNKNOWN (heartbeat: backup.finished every 24h, every 10m)")
 
 	require.Contains(t, tb.Say("alice", "ops", "silence mail-queue for 1h"), "silenced until 2026-11-22 10:01 UTC")
 	require.Contains(t, tb.Say("alice", "ops", "monitors"), "silenced until 11-22 10:01 UTC by alice")
@@ -157,7 +158,7 @@ schedules:
 	img := posts[0].Post.Image
 	require.NotNil(t, img)
 	require.True(t, strings.HasPrefix(img.URL, "https://opsbot.example.com/graphs/"), img.URL)
-	require.Contains(t, posts[0].Post.Text, "`rate(x[5m])` on prom, last 30m0s (1 series)")
+	require.Contains(t, posts[0].Post.Text, "`rate(x[5m])` on prom, last 30m (1 series)")
 	require.Contains(t, tb.Say("alice", "ops", "graph x for soon"), `"soon" is not a duration`)
 	require.Contains(t, tb.Say("alice", "ops", "query x on nowhere"), `"nowhere" is not a source`)
 
@@ -183,7 +184,7 @@ schedules:
 
 	tok, hash, err := httpapi.NewToken()
 	require.NoError(t, err)
-	_, err = tb.Store.CreateToken(t.Context(), store.Token{Name: "reader", Hash: hash, Scopes: []string{"audit:read"}})
+	_, err = tb.Store.CreateToken(t.Context(), store.Token{Name: "reader", Hash: hash, Scopes: []string{"monitors:read"}})
 	require.NoError(t, err)
 	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/api/v1/monitors?state=firing", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -200,4 +201,55 @@ schedules:
 
 	// The bearer token never reaches the log.
 	require.NotContains(t, tb.Logs(), "s3cret-token")
+}
+
+// uploader is a chat that takes file uploads.
+type uploader struct {
+	mu     sync.Mutex
+	files  map[string][]byte
+	posts  []string
+	posted chan struct{}
+}
+
+func (u *uploader) Name() string { return "up" }
+func (u *uploader) Run(ctx context.Context, _ chan<- chat.Message) error {
+	<-ctx.Done()
+	return nil
+}
+func (u *uploader) Post(_ context.Context, _ chat.Room, p chat.Post) (chat.Ref, error) {
+	u.mu.Lock()
+	u.posts = append(u.posts, p.Text)
+	u.mu.Unlock()
+	select {
+	case u.posted <- struct{}{}:
+	default:
+	}
+	return chat.Ref{ID: "1"}, nil
+}
+func (u *uploader) Upload(_ context.Context, _ chat.Room, name string, data []byte) (chat.Ref, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.files[name] = data
+	return chat.Ref{ID: "f1"}, nil
+}
+
+// TestGraphUpload: in a chat that takes uploads, the PNG is uploaded.
+func TestGraphUpload(t *testing.T) {
+	ps := httptest.NewServer(&promAPI{value: 1})
+	defer ps.Close()
+	tb := bottest.New(t, bottest.Modules(monitors.New()), bottest.Config(fmt.Sprintf("monitors:\n  sources:\n    prom: {type: prometheus, url: %q}\n", ps.URL)))
+	up := &uploader{files: map[string][]byte{}, posted: make(chan struct{}, 1)}
+	tb.Bot.Sender().Add(up)
+	tb.Bot.Handle(tb.Ctx, chat.Message{ID: "u1", Room: chat.Room{Adapter: "up", ID: "C1", Name: "#ops"},
+		From: chat.Identity{Adapter: "up", ID: "U1", Name: "bob"}, Text: "graph up for 6h", Direct: true})
+	select {
+	case <-up.posted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no caption posted")
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	require.Contains(t, up.posts[0], "up on prom, last 6h (1 series)") // plain text: the chat has no Markdown
+	_, err := png.Decode(bytes.NewReader(up.files["graph.png"]))
+	require.NoError(t, err)
 }

@@ -123,7 +123,7 @@ func (m *Module) Provision(h *bot.Host) error {
 	if err := m.commands(h); err != nil {
 		return err
 	}
-	h.APIRoute("GET /api/v1/schedules", "audit:read", m.api())
+	h.APIRoute("GET /api/v1/schedules", "schedules:read", m.api())
 	return nil
 }
 

@@ -162,10 +162,14 @@ func TestSchedulesModule(t *testing.T) {
 			srv.SetReady(tb.Store)
 			hs := httptest.NewServer(srv.Handler())
 			defer hs.Close()
-			tok, hash, err := httpapi.NewToken()
-			require.NoError(t, err)
-			_, err = tb.Store.CreateToken(t.Context(), store.Token{Name: "reader", Hash: hash, Scopes: []string{"audit:read"}})
-			require.NoError(t, err)
+			token := func(name, scope string) string {
+				tok, hash, err := httpapi.NewToken()
+				require.NoError(t, err)
+				_, err = tb.Store.CreateToken(t.Context(), store.Token{Name: name, Hash: hash, Scopes: []string{scope}})
+				require.NoError(t, err)
+				return tok
+			}
+			tok, auditor := token("reader", "schedules:read"), token("auditor", "audit:read")
 			get := func(q, token string) (int, map[string]any) {
 				req, _ := http.NewRequest(http.MethodGet, hs.URL+"/api/v1/schedules"+q, nil)
 				if token != "" {
@@ -181,6 +185,8 @@ func TestSchedulesModule(t *testing.T) {
 			}
 			code, _ := get("", "")
 			require.Equal(t, http.StatusUnauthorized, code)
+			code, _ = get("", auditor)
+			require.Equal(t, http.StatusForbidden, code)
 			code, out := get("?owner=config", tok)
 			require.Equal(t, http.StatusOK, code)
 			require.EqualValues(t, 3, out["total"])

@@ -121,6 +121,10 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	return &Store{db: db, dialect: DialectSQLite, now: time.Now}, nil
 }
 
+// DefaultPoolMaxConns is the PostgreSQL pool size unless the URL sets
+// pool_max_conns.
+const DefaultPoolMaxConns = 20
+
 func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 	u, err := url.Parse(dbURL)
 	if err != nil {
@@ -134,6 +138,12 @@ func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = pgConnectTimeout
+	}
+	// pgx's default pool (4 connections on 2 cores) is too small for a
+	// server whose job runner, outbox, leases, web chat and message workers
+	// all use the database at once: under load they queue behind each other.
+	if !strings.Contains(u.RawQuery, "pool_max_conns") {
+		cfg.MaxConns = DefaultPoolMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

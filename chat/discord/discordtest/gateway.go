@@ -311,9 +311,13 @@ func (s *Server) sendDispatch(sess *session, event string, d any) {
 	data, _ := json.Marshal(payload{Op: opDispatch, D: raw, S: &seq, T: &event})
 	if sess.compress {
 		var b bytes.Buffer
-		z := zlib.NewWriter(&b)
-		_, _ = z.Write(data)
-		_ = z.Close()
+		if s.zw == nil {
+			s.zw = zlib.NewWriter(&b)
+		} else {
+			s.zw.Reset(&b)
+		}
+		_, _ = s.zw.Write(data)
+		_ = s.zw.Close()
 		data = b.Bytes()
 	}
 	sess.log = append(sess.log, data)

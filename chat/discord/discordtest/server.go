@@ -25,6 +25,7 @@
 package discordtest
 
 import (
+	"compress/zlib"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -106,6 +107,7 @@ type Server struct {
 	requests  []string
 	noAcks    bool
 	gwStats   GatewayStats
+	zw        *zlib.Writer // reused: a zlib writer's state is large
 	closed    bool
 }
 
@@ -500,7 +502,7 @@ func (s *Server) Command(t testing.TB, user, channel, name, option, value string
 		"id": id, "application_id": s.appID, "type": 2, "token": "aW50ZXJhY3Rpb24." + id, "version": 1,
 		"guild_id": c.GuildID, "channel_id": c.ID, "channel": c, "locale": "en-US", "app_permissions": "442368",
 		"member": map[string]any{"user": u, "roles": []string{}, "joined_at": time.Now().UTC().Format(time.RFC3339Nano), "deaf": false, "mute": false, "permissions": "2248473465835073"},
-		"data": map[string]any{"id": cmdID, "name": name, "type": 1, "options": []map[string]any{{"name": option, "type": 3, "value": value}}},
+		"data":   map[string]any{"id": cmdID, "name": name, "type": 1, "options": []map[string]any{{"name": option, "type": 3, "value": value}}},
 	})
 	return id
 }

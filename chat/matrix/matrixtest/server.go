@@ -51,11 +51,14 @@ type Options struct {
 	// ServerName is the homeserver's name, the part after ":" in IDs (DefaultServerName).
 	ServerName string
 	// Rooms are the rooms to create by local alias name, each with a
-	// m.room.name of the same word; the bot is invited, not joined (ops
-	// and dev when empty).
+	// m.room.name of the same word; the bot is invited (see Uninvited),
+	// not joined (ops and dev when empty).
 	Rooms []string
 	// BotPassword is the bot's password for m.login.password (DefaultBotPassword).
 	BotPassword string
+	// Uninvited leaves the bot uninvited to the rooms of Rooms (they are
+	// public: it can join them by alias).
+	Uninvited bool
 }
 
 // Server is a running fake homeserver.
@@ -213,7 +216,9 @@ func (s *Server) createRoom(creator, name string, direct bool) *room {
 		s.state(r, creator, "m.room.canonical_alias", "", map[string]any{"alias": r.alias})
 		s.state(r, creator, "m.room.join_rules", "", map[string]any{"join_rule": "public"})
 	}
-	s.state(r, creator, "m.room.member", s.BotID(), map[string]any{"membership": "invite", "is_direct": direct, "displayname": "opsbot"})
+	if direct || !s.opts.Uninvited {
+		s.state(r, creator, "m.room.member", s.BotID(), map[string]any{"membership": "invite", "is_direct": direct, "displayname": "opsbot"})
+	}
 	return r
 }
 
@@ -413,19 +418,23 @@ func (s *Server) Seen(t testing.TB, roomName string) []string {
 }
 
 // Limit makes the next n calls of endpoint ("send", "sync", "join",
-// "upload", "login") answer 429 M_LIMIT_EXCEEDED with retry_after_ms.
+// "upload", "login") answer 429 M_LIMIT_EXCEEDED with retry_after_ms; a
+// /sync already waiting for news answers so at once.
 func (s *Server) Limit(endpoint string, n int, retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limits[endpoint] = &limit{n: n, retryAfter: retryAfter}
+	s.notify() // a /sync waiting for news answers with it
 }
 
 // Fail makes the next n calls of endpoint answer 502 Bad Gateway with an
-// HTML page, as a reverse proxy does while the homeserver is down.
+// HTML page, as a reverse proxy does while the homeserver is down; a /sync
+// already waiting for news answers so at once.
 func (s *Server) Fail(endpoint string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limits[endpoint] = &limit{n: n, status: http.StatusBadGateway}
+	s.notify() // a /sync waiting for news answers with it
 }
 
 // ExpireTokens forgets every access token (the next call gets 401 M_UNKNOWN_TOKEN).
@@ -466,30 +475,41 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-// limited applies a Limit set for endpoint and records the call.
+// limited applies a Limit or Fail set for endpoint and records the call.
 func (s *Server) limited(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, r.Method+" "+r.URL.Path)
-		l := s.limits[endpoint]
-		hit := l != nil && l.n > 0
-		if hit {
-			l.n--
-		}
+		l := s.takeLimit(endpoint)
 		s.mu.Unlock()
-		if hit && l.status != 0 {
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(l.status)
-			_, _ = io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>\n")
-			return
-		}
-		if hit {
-			w.Header().Set("Retry-After", strconv.Itoa(int((l.retryAfter+time.Second-1)/time.Second)))
-			writeJSON(w, http.StatusTooManyRequests, map[string]any{"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests", "retry_after_ms": l.retryAfter.Milliseconds()})
+		if l != nil {
+			writeLimit(w, l)
 			return
 		}
 		h(w, r)
 	}
+}
+
+// takeLimit consumes one call of endpoint's Limit or Fail, if any; s.mu held.
+func (s *Server) takeLimit(endpoint string) *limit {
+	l := s.limits[endpoint]
+	if l == nil || l.n <= 0 {
+		return nil
+	}
+	l.n--
+	return l
+}
+
+// writeLimit answers as l says: a proxy's 502 page, or 429 M_LIMIT_EXCEEDED.
+func writeLimit(w http.ResponseWriter, l *limit) {
+	if l.status != 0 {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(l.status)
+		_, _ = io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>\n")
+		return
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int((l.retryAfter+time.Second-1)/time.Second)))
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests", "retry_after_ms": l.retryAfter.Milliseconds()})
 }
 
 // authed checks the access token (header, or the deprecated query parameter).
@@ -699,6 +719,13 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, user string) {
 		if !ready && since > 0 {
 			select {
 			case <-ch:
+				s.mu.Lock()
+				l := s.takeLimit("sync")
+				s.mu.Unlock()
+				if l != nil {
+					writeLimit(w, l)
+					return
+				}
 				continue
 			case <-deadline.C:
 			case <-r.Context().Done():

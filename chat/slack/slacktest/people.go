@@ -147,6 +147,7 @@ func (s *Server) Slash(user, channel, command, text string) (json.RawMessage, er
 		name = "directmessage"
 	}
 	trigger := s.nextIDLocked("13345224609.738474920.")
+	s.responses[trigger] = &response{channel: c.ID, user: uid}
 	s.mu.Unlock()
 	p, _ := json.Marshal(map[string]any{"token": "gIkuvaNzQIHg97ATvDxqgjtO", "team_id": TeamID, "team_domain": "opsbot-test",
 		"channel_id": c.ID, "channel_name": name, "user_id": uid, "user_name": user, "command": command, "text": text,

@@ -63,6 +63,7 @@ type Server struct {
 	lastEvent  *outbound
 	connected  chan struct{} // closed at each hello, then renewed
 	lastStatus int
+	responses  map[string]*response // response_url trigger → where it answers
 
 	// EventsURL, when set (before anything is delivered), is the base URL
 	// of the app's Events API routes: Slack then POSTs signed requests to
@@ -123,7 +124,7 @@ func Start(t testing.TB) *Server {
 	s := &Server{
 		t: t, users: map[string]string{}, channels: map[string]*Channel{}, files: map[string]*File{},
 		calls: map[string]int{}, limited: map[string][]int{}, conns: map[*socketConn]bool{},
-		acks: map[string]chan json.RawMessage{}, connected: make(chan struct{}),
+		acks: map[string]chan json.RawMessage{}, connected: make(chan struct{}), responses: map[string]*response{},
 		ts: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC).UnixMicro(),
 	}
 	for _, n := range []string{"ops", "dev", "random"} {
@@ -146,6 +147,7 @@ func Start(t testing.TB) *Server {
 		"/files.getUploadURLExternal":   s.api(s.getUploadURL),
 		"/files.completeUploadExternal": s.api(s.completeUpload),
 		"/upload/":                      s.uploadFile,
+		"/commands/":                    s.responseURL,
 		"/socket":                       s.socket,
 	}
 	s.up = upstream.NewTestServer(func(c upstream.Customize) {

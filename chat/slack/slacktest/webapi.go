@@ -283,7 +283,14 @@ func (s *Server) update(r *http.Request) reply {
 	if m.User != BotUserID {
 		return fail("cant_update_message")
 	}
-	m.Text, m.Blocks, m.Attachments, m.Edited = text, blocks, atts, true
+	// Slack keeps the blocks and attachments an update leaves out.
+	m.Text, m.Edited = text, true
+	if _, ok := r.Form["blocks"]; ok {
+		m.Blocks = blocks
+	}
+	if _, ok := r.Form["attachments"]; ok {
+		m.Attachments = atts
+	}
 	return reply{"ok": true, "channel": c.ID, "ts": m.TS, "text": text}
 }
 
@@ -472,4 +479,44 @@ func (s *Server) findLocked(channel, ts string) *Message {
 		}
 	}
 	return nil
+}
+
+// response is where a slash command's response_url answers, and how often
+// it was used (Slack allows 5 uses in 30 minutes).
+type response struct {
+	channel, user string
+	uses          int
+}
+
+// responseURL takes a message posted to a slash command's response_url
+// (JSON): in_channel shows it in the channel whether or not the bot is a
+// member, ephemeral (the default) to the person who ran the command.
+func (s *Server) responseURL(w http.ResponseWriter, r *http.Request) {
+	trigger := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	var msg struct {
+		Text         string             `json:"text"`
+		Blocks       slack.Blocks       `json:"blocks"`
+		Attachments  []slack.Attachment `json:"attachments"`
+		ResponseType string             `json:"response_type"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
+		http.Error(w, "invalid_payload", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resp, ok := s.responses[trigger]
+	if !ok || resp.uses >= 5 {
+		http.Error(w, "expired_url", http.StatusNotFound)
+		return
+	}
+	resp.uses++
+	if msg.ResponseType == "in_channel" {
+		s.messages = append(s.messages, &Message{Channel: resp.channel, TS: s.nextTSLocked(), User: BotUserID,
+			Text: msg.Text, Blocks: msg.Blocks, Attachments: msg.Attachments})
+	} else {
+		s.ephemerals = append(s.ephemerals, Ephemeral{Channel: resp.channel, User: resp.user, Text: msg.Text,
+			Blocks: msg.Blocks, Attachments: msg.Attachments})
+	}
+	_, _ = w.Write([]byte("ok"))
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/opsbot/opsbot/config"
@@ -21,7 +22,9 @@ import (
 // Config is an app's `shell:` block.
 type Config struct {
 	// Command is the program and its arguments; a relative program path is
-	// taken in the checkout when the app has one ("script/deploy").
+	// taken in the checkout when the app has one ("script/deploy"). In each
+	// argument {app}, {env}, {ref}, {sha}, {task} and {hosts} are replaced
+	// by the deployment's values (each stays one argument: there is no shell).
 	Command []string `yaml:"command"`
 	// Dir is the working directory (default: the checkout, else opsbot's).
 	Dir string `yaml:"dir"`
@@ -69,8 +72,13 @@ func (p *Provider) Deploy(ctx context.Context, req provider.Request, out io.Writ
 	if dir == "" {
 		dir = req.Dir
 	}
+	r := strings.NewReplacer("{app}", req.App, "{env}", req.Env, "{ref}", req.Ref, "{sha}", req.SHA, "{task}", req.Task, "{hosts}", req.Hosts)
+	argv := make([]string, len(p.cfg.Command))
+	for i, a := range p.cfg.Command {
+		argv[i] = r.Replace(a)
+	}
 	return provider.Exec(ctx, provider.Program{
-		Argv: p.cfg.Command, Env: env, Dir: dir, Grace: p.cfg.KillGrace, Started: req.Started,
+		Argv: argv, Env: env, Dir: dir, Grace: p.cfg.KillGrace, Started: req.Started,
 	}, out)
 }
 
