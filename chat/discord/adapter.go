@@ -160,6 +160,10 @@ func (r redirect) RoundTrip(req *http.Request) (*http.Response, error) {
 // Name is "discord".
 func (a *Adapter) Name() string { return Name }
 
+// SingleConnection: with several replicas, one holds the gateway session
+// (under a lease; docs/replicas.md), so each event arrives once.
+func (a *Adapter) SingleConnection() bool { return true }
+
 // MaxPostLen is the most text one message carries.
 func (a *Adapter) MaxPostLen() int { return MaxContentLen }
 
