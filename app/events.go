@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/opsbot/opsbot/event"
@@ -21,6 +22,9 @@ func (a *App) startEvents(ctx context.Context) error {
 		}
 	}
 	log := eventsql.New(a.Store.DB(), a.Store.Dialect(), a.Opts.Clock.Now)
+	if r, ok := a.Store.(interface{ ReadDB() *sql.DB }); ok {
+		log.ReadFrom(r.ReadDB())
+	}
 	ing, err := event.NewIngester(ctx, event.IngesterOptions{
 		Log: log, Bus: a.Bot.Events(), Clock: a.Opts.Clock, Logger: a.Log.With("component", "events"),
 		Metrics: a.Registry, MaxBatch: cfg.MaxBatch, MaxWait: cfg.MaxWait,

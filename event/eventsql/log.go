@@ -44,6 +44,7 @@ const (
 // Log is event.Log on a database. It is safe for concurrent use.
 type Log struct {
 	db      *sql.DB
+	read    *sql.DB // reads: the store's read pool (ReadDB), else db
 	dialect string
 	now     func() time.Time
 	event.Notifier
@@ -61,7 +62,18 @@ func New(db *sql.DB, dialect string, now func() time.Time) *Log {
 	if now == nil {
 		now = time.Now
 	}
-	return &Log{db: db, dialect: dialect, now: now}
+	return &Log{db: db, read: db, dialect: dialect, now: now}
+}
+
+// ReadFrom makes the log's reads (After, Head, Count, Query) use db: on a
+// SQLite file, the store's read-only pool (sqlstore.Store.ReadDB), so that
+// readers such as the notify pipeline do not wait for, nor hold up, the
+// single writer connection. It returns l.
+func (l *Log) ReadFrom(db *sql.DB) *Log {
+	if db != nil {
+		l.read = db
+	}
+	return l
 }
 
 const columns = `seq, id, tag, severity, status, title, text, labels, fields, links, room, fingerprint, source, at`
@@ -70,11 +82,13 @@ const columns = `seq, id, tag, severity, status, title, text, labels, fields, li
 // insertChunk is the most events one INSERT statement carries.
 const (
 	insertCols  = 14
-	insertChunk = 16
+	insertChunk = 64
 )
 
-// insertSQL is the multi-row insert of n events.
-func insertSQL(n int) string {
+// insertSQL is the multi-row insert of n events. SQLite gets anonymous
+// `?` parameters: its driver looks each `$N` up by name, which is linear in
+// the number of parameters, so quadratic for a multi-row insert.
+func insertSQL(dialect string, n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO events (id, tag, severity, status, title, text, labels, fields, links, room,
 	fingerprint, source, at, received) VALUES `)
@@ -87,7 +101,11 @@ func insertSQL(n int) string {
 			if c > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "$%d", r*insertCols+c+1)
+			if dialect == DialectSQLite {
+				b.WriteByte('?')
+			} else {
+				fmt.Fprintf(&b, "$%d", r*insertCols+c+1)
+			}
 		}
 		b.WriteByte(')')
 	}
@@ -198,7 +216,7 @@ func (l *Log) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 	if st := l.insert[n]; st != nil {
 		return st, nil
 	}
-	st, err := l.db.PrepareContext(ctx, insertSQL(n))
+	st, err := l.db.PrepareContext(ctx, insertSQL(l.dialect, n))
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +234,7 @@ func (l *Log) After(ctx context.Context, seq int64, limit int) ([]event.Stored, 
 		limit = DefaultLimit
 	}
 	limit = min(limit, MaxAfter)
-	rows, err := l.db.QueryContext(ctx, `SELECT `+columns+` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, seq, limit)
+	rows, err := l.read.QueryContext(ctx, `SELECT `+columns+` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read events after %d: %w", seq, err)
 	}
@@ -230,7 +248,7 @@ func (l *Log) After(ctx context.Context, seq int64, limit int) ([]event.Stored, 
 // Head is the highest sequence number in the log (0 when it is empty).
 func (l *Log) Head(ctx context.Context) (int64, error) {
 	var seq sql.NullInt64
-	if err := l.db.QueryRowContext(ctx, `SELECT MAX(seq) FROM events`).Scan(&seq); err != nil {
+	if err := l.read.QueryRowContext(ctx, `SELECT MAX(seq) FROM events`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("read the log's head: %w", err)
 	}
 	return seq.Int64, nil
@@ -239,7 +257,7 @@ func (l *Log) Head(ctx context.Context) (int64, error) {
 // Count is the number of events in the log.
 func (l *Log) Count(ctx context.Context) (int64, error) {
 	var n int64
-	if err := l.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil {
+	if err := l.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count events: %w", err)
 	}
 	return n, nil
@@ -311,7 +329,7 @@ func (l *Log) Query(ctx context.Context, f event.Filter) ([]event.Stored, error)
 
 	var out []event.Stored
 	for {
-		rows, err := l.db.QueryContext(ctx, q, args...)
+		rows, err := l.read.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("query events: %w", err)
 		}

@@ -118,8 +118,22 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open database: sqlite %s: %w", path, err)
 	}
-	return &Store{db: db, dialect: DialectSQLite, now: time.Now}, nil
+	st := &Store{db: db, dialect: DialectSQLite, now: time.Now}
+	if path != memoryPath {
+		read, err := sql.Open("sqlite", sqliteDSN(path)+"&_pragma=query_only(1)")
+		if err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("open database: sqlite %s: %w", path, err)
+		}
+		read.SetMaxOpenConns(sqliteReaders)
+		st.read = read
+	}
+	return st, nil
 }
+
+// sqliteReaders is how many read-only connections a SQLite file store
+// keeps beside its writer (ReadDB).
+const sqliteReaders = 4
 
 // DefaultPoolMaxConns is the PostgreSQL pool size unless the URL sets
 // pool_max_conns.

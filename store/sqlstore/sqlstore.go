@@ -31,6 +31,7 @@ import (
 // Store is a store.Store on SQLite or PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	db      *sql.DB
+	read    *sql.DB       // SQLite file only: read-only connections beside the single writer
 	pool    *pgxpool.Pool // PostgreSQL only
 	dialect string
 	now     func() time.Time
@@ -46,12 +47,26 @@ func (s *Store) Dialect() string { return s.dialect }
 // outside that transaction, that would wait forever.
 func (s *Store) DB() *sql.DB { return s.db }
 
+// ReadDB is for reads that need not see the caller's own uncommitted
+// writes (the event log's readers): on a SQLite file, a pool of read-only
+// connections that WAL mode lets run beside the single writer, so a long
+// read does not hold up writes; elsewhere DB itself.
+func (s *Store) ReadDB() *sql.DB {
+	if s.read != nil {
+		return s.read
+	}
+	return s.db
+}
+
 // PgxPool is the pgx pool behind DB on PostgreSQL (the job queue needs it),
 // nil on SQLite. DB draws its connections from this pool.
 func (s *Store) PgxPool() *pgxpool.Pool { return s.pool }
 
 // Close closes the database (and the pgx pool on PostgreSQL).
 func (s *Store) Close() error {
+	if s.read != nil {
+		_ = s.read.Close()
+	}
 	err := s.db.Close()
 	if s.pool != nil {
 		s.pool.Close()
