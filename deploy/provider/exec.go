@@ -1,17 +1,16 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/opsbot/opsbot/procgroup"
 )
 
 // Program is a program a provider runs: argv, never a shell.
@@ -104,7 +103,7 @@ func Exec(ctx context.Context, p Program, out io.Writer) error {
 			waitErr = <-waitDone
 		}
 	}
-	KillGroup(pgid, p.Grace)
+	procgroup.Kill(pgid, p.Grace)
 	select {
 	case <-readDone:
 	case <-time.After(2 * time.Second): // an escaped descendant holds the pipe
@@ -126,99 +125,4 @@ func Exec(ctx context.Context, p Program, out io.Writer) error {
 		return fmt.Errorf("wait for %s: %w", p.Argv[0], waitErr)
 	}
 	return nil
-}
-
-// KillGroup ends what remains of process group pgid: SIGTERM, then SIGKILL
-// after grace for what ignores it.
-func KillGroup(pgid int, grace time.Duration) {
-	if syscall.Kill(-pgid, syscall.SIGTERM) != nil {
-		return // the group is empty
-	}
-	deadline := time.Now().Add(grace)
-	for GroupAlive(pgid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// GroupAlive reports whether process group pgid has a live (not zombie) member.
-func GroupAlive(pgid int) bool {
-	if syscall.Kill(-pgid, 0) != nil {
-		return false
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return true
-	}
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		f := procStat(e.Name())
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
-			return true
-		}
-	}
-	return false
-}
-
-// procStat is /proc/PID/stat's fields after the command name.
-func procStat(pid string) []string {
-	stat, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return nil
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return nil
-	}
-	return strings.Fields(string(stat[i+1:]))
-}
-
-// ProcessMark identifies a process group across a restart of opsbot (pid
-// reuse is ruled out by the boot ID and the leader's start time).
-type ProcessMark struct {
-	Host  string `json:"host"`
-	Boot  string `json:"boot"`
-	PGID  int    `json:"pgid"`
-	Start string `json:"start"`
-}
-
-// Mark returns the mark of process group pgid, now.
-func Mark(pgid int) ProcessMark {
-	host, _ := os.Hostname()
-	return ProcessMark{Host: host, Boot: bootID(), PGID: pgid, Start: procStart(pgid)}
-}
-
-// StopIfSame kills the group the mark names if it still is the same one on
-// this machine; it reports whether it killed something.
-func (m ProcessMark) StopIfSame(grace time.Duration) bool {
-	host, _ := os.Hostname()
-	if m.PGID <= 0 || m.Host != host || m.Boot != bootID() || m.Start == "" || procStart(m.PGID) != m.Start {
-		return false
-	}
-	KillGroup(m.PGID, grace)
-	return true
-}
-
-func bootID() string {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func procStart(pid int) string {
-	f := procStat(strconv.Itoa(pid))
-	if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
-		return ""
-	}
-	return f[19]
 }

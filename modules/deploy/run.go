@@ -18,6 +18,7 @@ import (
 	"github.com/opsbot/opsbot/deploy/provider"
 	"github.com/opsbot/opsbot/event"
 	"github.com/opsbot/opsbot/jobs"
+	"github.com/opsbot/opsbot/procgroup"
 	"github.com/opsbot/opsbot/store"
 )
 
@@ -312,7 +313,7 @@ func (m *Module) sweep(ctx context.Context) {
 }
 
 func (m *Module) recordProc(ctx context.Context, id int64, pgid int) {
-	b, _ := json.Marshal(provider.Mark(pgid)) // plain fields: cannot fail
+	b, _ := json.Marshal(procgroup.MarkOf(pgid)) // plain fields: cannot fail
 	if err := m.st.Put(context.WithoutCancel(ctx), procNS, strconv.FormatInt(id, 10), string(b), time.Time{}); err != nil {
 		m.log.Warn("record deployment process", "deployment", id, "err", err)
 	}
@@ -329,8 +330,8 @@ func (m *Module) stopProc(ctx context.Context, id int64) {
 	if err != nil {
 		return
 	}
-	var mark provider.ProcessMark
-	if json.Unmarshal([]byte(v), &mark) == nil && mark.StopIfSame(5*time.Second) {
+	var mark procgroup.Mark
+	if json.Unmarshal([]byte(v), &mark) == nil && mark.StopIfHere(5*time.Second) {
 		m.log.Warn("stopped the program an interrupted deployment left running", "deployment", id, "pgid", mark.PGID)
 	}
 	m.forgetProc(ctx, id)

@@ -1,19 +1,18 @@
 package scripts
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/opsbot/opsbot/clock"
+
+	"github.com/opsbot/opsbot/procgroup"
 )
 
 // process is a program to run: never through a shell.
@@ -147,54 +146,7 @@ func (p process) stop(pgid int, waitDone <-chan error) error {
 
 // killGroup ends what remains of the group after the program exited:
 // SIGTERM, and SIGKILL after the grace period for what ignores it.
-func (p process) killGroup(pgid int) {
-	if syscall.Kill(-pgid, syscall.SIGTERM) != nil {
-		return // the group is empty
-	}
-	deadline := time.Now().Add(p.grace)
-	for groupAlive(pgid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// groupAlive reports whether process group pgid has a member that is not a
-// zombie (an exited process its new parent has yet to reap still counts for
-// kill(2), so /proc is read where there is one).
-func groupAlive(pgid int) bool {
-	if syscall.Kill(-pgid, 0) != nil {
-		return false
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return true
-	}
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // gone meanwhile
-		}
-		// "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
-			return true
-		}
-	}
-	return false
-}
+func (p process) killGroup(pgid int) { procgroup.Kill(pgid, p.grace) }
 
 // tail keeps the last max bytes written to it and counts them all.
 type tail struct {

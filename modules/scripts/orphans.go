@@ -1,15 +1,13 @@
 package scripts
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/opsbot/opsbot/procgroup"
 	"github.com/opsbot/opsbot/store"
 )
 
@@ -20,19 +18,8 @@ import (
 
 const procNS = "scripts.proc"
 
-// procRecord identifies a process group across a restart of opsbot: pid
-// reuse is ruled out by the boot ID and the leader's start time.
-type procRecord struct {
-	Host  string `json:"host"`
-	Boot  string `json:"boot"`
-	PGID  int    `json:"pgid"`
-	Start string `json:"start"` // the leader's start time, in clock ticks since boot
-}
-
 func (m *Module) recordProc(ctx context.Context, jobID int64, pgid int) {
-	host, _ := os.Hostname()
-	rec := procRecord{Host: host, Boot: bootID(), PGID: pgid, Start: procStart(pgid)}
-	b, _ := json.Marshal(rec) // plain fields: cannot fail
+	b, _ := json.Marshal(procgroup.MarkOf(pgid)) // plain fields: cannot fail
 	if err := m.st.Put(context.WithoutCancel(ctx), procNS, strconv.FormatInt(jobID, 10), string(b), time.Time{}); err != nil {
 		m.log.Warn("record job process", "job", jobID, "err", err)
 	}
@@ -55,55 +42,21 @@ func (m *Module) abandoned(d *cmdDef) func(ctx context.Context, j store.Job) {
 			}
 			return
 		}
-		var rec procRecord
-		if err := json.Unmarshal([]byte(v), &rec); err != nil || rec.PGID <= 0 {
+		var rec procgroup.Mark
+		if err := json.Unmarshal([]byte(v), &rec); err != nil {
 			m.forgetProc(ctx, j.ID)
 			return
 		}
-		host, _ := os.Hostname()
-		if rec.Host != host || rec.Boot != bootID() {
-			if rec.Host != host {
-				m.log.Warn("the program of an abandoned job ran on another host; it may still run there", "job", j.ID, "host", rec.Host, "pgid", rec.PGID)
-				return // that host's next start stops it
-			}
-			m.forgetProc(ctx, j.ID) // the machine rebooted: it is gone
+		switch rec.Locate() {
+		case procgroup.Elsewhere:
+			m.log.Warn("the program of an abandoned job ran on another host; it may still run there", "job", j.ID, "host", rec.Host, "pgid", rec.PGID)
+			return // that host's next start stops it
+		case procgroup.Gone:
+			m.forgetProc(ctx, j.ID) // ended, or the machine rebooted (its pid may now be another process's)
 			return
 		}
-		if rec.Start == "" || procStart(rec.PGID) != rec.Start {
-			m.forgetProc(ctx, j.ID) // gone (its pid may now be another process's)
-			return
-		}
-		p := process{grace: d.KillGrace}
-		p.killGroup(rec.PGID)
+		procgroup.Kill(rec.PGID, d.KillGrace)
 		m.log.Warn("stopped the program an abandoned job left running", "job", j.ID, "pgid", rec.PGID)
 		m.forgetProc(ctx, j.ID)
 	}
-}
-
-// bootID identifies this boot of the machine ("" where unknown).
-func bootID() string {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
-// procStart is a process's start time in clock ticks since boot, "" if it
-// does not exist (or there is no /proc).
-func procStart(pid int) string {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ""
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return ""
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	// After the command name: state is field 3, starttime field 22.
-	if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
-		return ""
-	}
-	return f[19]
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opsbot/opsbot/clock"
+	"github.com/opsbot/opsbot/procgroup"
 	"github.com/opsbot/opsbot/store"
 	"github.com/opsbot/opsbot/store/sqlstore"
 )
@@ -52,7 +53,7 @@ func TestAbandonedProgramIsStopped(t *testing.T) {
 	// A record whose process is not the one that started (pid reused) is
 	// dropped without killing anything.
 	other := start()
-	require.NoError(t, st.Put(ctx, procNS, "8", `{"host":"`+hostname(t)+`","boot":"`+bootID()+`","pgid":`+strconv.Itoa(other.Process.Pid)+`,"start":"1"}`, time.Time{}))
+	require.NoError(t, st.Put(ctx, procNS, "8", `{"host":"`+hostname(t)+`","boot":"`+procgroup.BootID()+`","pgid":`+strconv.Itoa(other.Process.Pid)+`,"start":"1"}`, time.Time{}))
 	m.abandoned(d)(ctx, store.Job{ID: 8})
 	require.NoError(t, other.Process.Signal(syscall.Signal(0)), "another process was killed")
 	_, err = st.Get(ctx, procNS, "8", time.Now())
