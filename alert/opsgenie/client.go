@@ -4,16 +4,15 @@
 package opsgenie
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/opsbot/opsbot/jsonapi"
 )
 
 // DefaultBaseURL is Opsgenie's API root (EU accounts use their own).
@@ -48,53 +47,20 @@ func (e *APIError) Error() string {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	u := c.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "GenieKey "+c.key)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return fmt.Errorf("opsgenie API: %s %s: %w", method, path, ue.Err)
-		}
-		return fmt.Errorf("opsgenie API: %w", err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Message   string `json:"message"`
-			RequestID string `json:"requestId"`
-		}
-		_ = json.Unmarshal(data, &e)
-		if e.Message == "" {
-			e.Message = http.StatusText(resp.StatusCode)
-		}
-		return &APIError{Status: resp.StatusCode, Message: e.Message, RequestID: e.RequestID}
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("opsgenie API: %s %s: decode: %w", method, path, err)
-		}
-	}
-	return nil
+	api := jsonapi.Client{Name: "opsgenie API", Base: c.base, HTTP: c.http,
+		Header: func(h http.Header) { h.Set("Authorization", "GenieKey "+c.key) },
+		Error: func(status int, data []byte) error {
+			var e struct {
+				Message   string `json:"message"`
+				RequestID string `json:"requestId"`
+			}
+			_ = json.Unmarshal(data, &e)
+			if e.Message == "" {
+				e.Message = http.StatusText(status)
+			}
+			return &APIError{Status: status, Message: e.Message, RequestID: e.RequestID}
+		}}
+	return api.Do(ctx, method, path, q, in, out)
 }
 
 // action posts an alert action (acknowledge, close) by alert ID. Opsgenie

@@ -6,16 +6,15 @@
 package pagerduty
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/opsbot/opsbot/jsonapi"
 )
 
 // DefaultBaseURL is PagerDuty's REST API root.
@@ -56,60 +55,29 @@ func (e *APIError) Error() string {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	u := c.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Token token="+c.token)
-	req.Header.Set("Accept", "application/vnd.pagerduty+json;version=2")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.from != "" {
-		req.Header.Set("From", c.from)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return fmt.Errorf("pagerduty API: %s %s: %w", method, path, ue.Err)
-		}
-		return fmt.Errorf("pagerduty API: %w", err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error struct {
-				Message string   `json:"message"`
-				Code    int      `json:"code"`
-				Errors  []string `json:"errors"`
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(data, &e)
-		if e.Error.Message == "" {
-			e.Error.Message = http.StatusText(resp.StatusCode)
-		}
-		return &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message, Errors: e.Error.Errors}
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("pagerduty API: %s %s: decode: %w", method, path, err)
-		}
-	}
-	return nil
+	api := jsonapi.Client{Name: "pagerduty API", Base: c.base, HTTP: c.http,
+		Header: func(h http.Header) {
+			h.Set("Authorization", "Token token="+c.token)
+			h.Set("Accept", "application/vnd.pagerduty+json;version=2")
+			if c.from != "" {
+				h.Set("From", c.from)
+			}
+		},
+		Error: func(status int, data []byte) error {
+			var e struct {
+				Error struct {
+					Message string   `json:"message"`
+					Code    int      `json:"code"`
+					Errors  []string `json:"errors"`
+				} `json:"error"`
+			}
+			_ = json.Unmarshal(data, &e)
+			if e.Error.Message == "" {
+				e.Error.Message = http.StatusText(status)
+			}
+			return &APIError{Status: status, Code: e.Error.Code, Message: e.Error.Message, Errors: e.Error.Errors}
+		}}
+	return api.Do(ctx, method, path, q, in, out)
 }
 
 // SetStatus moves an incident to "acknowledged" or "resolved".

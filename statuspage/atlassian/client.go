@@ -5,12 +5,9 @@
 package atlassian
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,6 +15,8 @@ import (
 	"time"
 
 	"github.com/opsbot/opsbot/statuspage"
+
+	"github.com/opsbot/opsbot/jsonapi"
 )
 
 // DefaultBaseURL is the public API's root.
@@ -79,52 +78,25 @@ func (e *APIError) Error() string {
 func (e *APIError) Temporary() bool { return e.Status == 420 || e.Status == 429 || e.Status >= 500 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+"/pages/"+url.PathEscape(c.page)+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "OAuth "+c.key)
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return fmt.Errorf("statuspage API: %s %s: %w", method, path, ue.Err)
-		}
-		return fmt.Errorf("statuspage API: %w", err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error any `json:"error"`
-		}
-		msg := strings.TrimSpace(string(data))
-		if json.Unmarshal(data, &e) == nil && e.Error != nil {
-			msg = fmt.Sprint(e.Error)
-		}
-		if len(msg) > 200 {
-			msg = msg[:200]
-		}
-		return &APIError{Status: resp.StatusCode, Msg: msg}
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("statuspage API: %s %s: decode: %w", method, path, err)
-		}
-	}
-	return nil
+	api := jsonapi.Client{Name: "statuspage API", Base: c.base + "/pages/" + url.PathEscape(c.page), HTTP: c.http,
+		Header: func(h http.Header) {
+			h.Set("Authorization", "OAuth "+c.key)
+			h.Set("Accept", "application/json")
+		},
+		Error: func(status int, data []byte) error {
+			var e struct {
+				Error any `json:"error"`
+			}
+			msg := strings.TrimSpace(string(data))
+			if json.Unmarshal(data, &e) == nil && e.Error != nil {
+				msg = fmt.Sprint(e.Error)
+			}
+			if len(msg) > 200 {
+				msg = msg[:200]
+			}
+			return &APIError{Status: status, Msg: msg}
+		}}
+	return api.Do(ctx, method, path, nil, in, out)
 }
 
 // Components lists the page's components.
