@@ -93,6 +93,10 @@ type Kind struct {
 	// scripts module kills the program it had started). It may be called
 	// more than once for a job.
 	Abandoned func(ctx context.Context, j store.Job)
+	// TellsInterruption: the kind tells its room itself when one of its
+	// jobs is interrupted (the deployments module says which environment is
+	// free again); the runner then does not post its own notice.
+	TellsInterruption bool
 }
 
 // Poster is where jobs post: the bot, which masks secrets and applies each

@@ -455,6 +455,9 @@ func (r *Runner) interrupt(ctx context.Context, rec store.Job) {
 }
 
 func (r *Runner) notifyInterrupted(ctx context.Context, rec store.Job) {
+	if k, ok := r.Kind(rec.Kind); ok && k.TellsInterruption {
+		return
+	}
 	r.notify(ctx, rec, fmt.Sprintf("job #%d (`%s`) was interrupted by a restart; it did not finish.", rec.ID, rec.Command))
 }
 

@@ -79,6 +79,7 @@ apps:
 			r := opsbot(t, dir, "deploys api\n", e.args("bob")...)
 			require.Equal(t, 0, r.code, r.stderr)
 			require.Contains(t, r.stdout, "deployment #"+id+" (api/main to staging by alice) was interrupted: opsbot stopped while it ran")
+			require.NotContains(t, r.stdout, "was interrupted by a restart", "one notice: the deployment's, not the job runner's too")
 			require.Regexp(t, `#`+id+` api/main \([0-9a-f]{7}\) to staging by alice, .* ago: interrupted`, r.stdout)
 			requireDead(t, pid[0])
 

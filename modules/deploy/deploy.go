@@ -129,7 +129,7 @@ func (m *Module) Provision(h *bot.Host) error {
 	if err := h.Type(envType{m: m}); err != nil {
 		return err
 	}
-	if err := h.Job(jobs.Kind{Name: JobKind, Run: m.runJob, Abandoned: m.abandoned}); err != nil {
+	if err := h.Job(jobs.Kind{Name: JobKind, Run: m.runJob, Abandoned: m.abandoned, TellsInterruption: true}); err != nil {
 		return err
 	}
 	for _, s := range m.commands() {
