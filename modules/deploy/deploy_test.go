@@ -251,6 +251,19 @@ func TestProgressIsPostedInTheThread(t *testing.T) {
 	}
 	require.NotNil(t, progress, "no progress post; posts:\n%s", bottest.Texts(f.Chat.All()))
 	require.Contains(t, progress.Post.Text, "secret is [redacted]")
+	// The announcement shows the current state (the test chat edits posts).
+	var state *bottest.Posted
+	deadline := time.Now().Add(2 * time.Second)
+	for state == nil && time.Now().Before(deadline) {
+		for _, p := range f.Chat.All() {
+			if p.Edited && strings.Contains(p.Post.Text, "alice is deploying api/main to staging") && strings.Contains(p.Post.Text, "— running for ") {
+				state = &p
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NotNil(t, state, "the announcement is not edited while running; posts:\n%s", bottest.Texts(f.Chat.All()))
+	require.NotContains(t, state.Post.Text, "apikey-123456")
 	f.set("hold", false)
 	require.Equal(t, deploy.StatusSuccess, f.waitStatus(idIn(t, start.Post.Text)).Status)
 }

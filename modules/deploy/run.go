@@ -96,6 +96,7 @@ func (m *Module) runJob(ctx context.Context, run *jobs.Run) error {
 		return err
 	}
 	out := newStream(ctx, run, m, first)
+	out.headline, out.threadKey, out.started = startText, threadKey(d), d.Started
 	req := provider.Request{
 		ID: d.ID, App: d.App, Env: d.Env, Ref: d.Ref, SHA: d.SHA, Task: strings.TrimPrefix(strings.TrimPrefix(d.Task, "deploy"), ":"),
 		Hosts: d.Hosts, User: d.User, Repository: a.Repository,
@@ -375,18 +376,27 @@ type stream struct {
 	m      *Module
 	thread chat.Ref
 
+	// The announcement, edited with the current state while the
+	// deployment runs (where the chat can edit).
+	headline  string
+	threadKey string
+	started   time.Time
+
 	mu      sync.Mutex
 	partial []byte
 	tail    []string
 	pending []string
 	done    chan struct{}
+	stopped chan struct{} // closed when progress has returned
 	closed  bool
 }
 
 func newStream(ctx context.Context, run *jobs.Run, m *Module, thread chat.Ref) *stream {
-	s := &stream{ctx: ctx, run: run, m: m, thread: thread, done: make(chan struct{})}
+	s := &stream{ctx: ctx, run: run, m: m, thread: thread, done: make(chan struct{}), stopped: make(chan struct{})}
 	if !thread.IsZero() {
 		go s.progress()
+	} else {
+		close(s.stopped)
 	}
 	return s
 }
@@ -435,6 +445,8 @@ func (s *stream) Close() {
 		close(s.done)
 	}
 	s.mu.Unlock()
+	// A progress post or state edit under way lands before the final result.
+	<-s.stopped
 }
 
 // Tail is the last lines of output.
@@ -445,6 +457,7 @@ func (s *stream) Tail() string {
 }
 
 func (s *stream) progress() {
+	defer close(s.stopped)
 	for {
 		select {
 		case <-s.done:
@@ -466,5 +479,29 @@ func (s *stream) progress() {
 		if _, err := s.m.b.PostInThread(s.ctx, s.thread, chat.Post{Text: "```\n" + strings.Join(lines, "\n") + "\n```"}); err != nil {
 			s.m.log.Warn("deployment progress not posted", "err", err)
 		}
+		s.showState(lines[len(lines)-1])
+	}
+}
+
+// showState edits the announcement to the current state: how long it has
+// run and its latest output line. Only where the chat edits posts: elsewhere
+// an edit would be a new post each time, and the thread has the progress.
+func (s *stream) showState(last string) {
+	if s.headline == "" {
+		return
+	}
+	a, ok := s.m.b.Sender().Adapter(s.thread.Room.Adapter)
+	if !ok {
+		return
+	}
+	if _, ok := a.(chat.Editor); !ok {
+		return
+	}
+	if r := []rune(last); len(r) > 120 {
+		last = string(r[:119]) + "…"
+	}
+	text := fmt.Sprintf("%s — running for %s: `%s`", s.headline, jobs.FormatDuration(s.m.clock.Now().Sub(s.started)), strings.ReplaceAll(last, "`", "'"))
+	if _, err := s.m.b.Update(s.ctx, s.thread, chat.Post{Text: text, ThreadKey: s.threadKey}); err != nil {
+		s.m.log.Warn("deployment announcement not updated", "err", err)
 	}
 }
