@@ -132,8 +132,19 @@ func (s *Server) requireScope(scope string, h http.Handler) http.Handler {
 				s.log.Warn("token touch failed", "token", tok.Name, "err", err)
 			}
 		}
-		h.ServeHTTP(w, r)
+		tok.Hash = ""
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
 	})
+}
+
+type tokenKey struct{}
+
+// TokenFrom returns the API token a request was authorised with (its hash
+// cleared), for handlers behind HandleAPI: its name for the audit log, the
+// user it acts as.
+func TokenFrom(ctx context.Context) (store.Token, bool) {
+	t, ok := ctx.Value(tokenKey{}).(store.Token)
+	return t, ok
 }
 
 func bearer(r *http.Request) (string, bool) {

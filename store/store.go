@@ -85,8 +85,11 @@ type AuditFilter struct {
 
 // Token is an API token; only its hash is stored.
 type Token struct {
-	ID       int64
-	Name     string
+	ID   int64
+	Name string
+	// User is the opsbot user the token acts as ("" for none): APIs that
+	// act on someone's behalf apply that user's permissions.
+	User     string
 	Hash     string
 	Scopes   []string
 	Created  time.Time

@@ -256,7 +256,8 @@ type TokenCmd struct {
 // TokenCreateCmd creates a token.
 type TokenCreateCmd struct {
 	Name  string   `required:"" help:"A name for the token (who uses it)."`
-	Scope []string `required:"" help:"Scopes: events:write, audit:read, deployments:read, deployments:write, admin."`
+	Scope []string `required:"" help:"Scopes: events:write, audit:read, deployments:read, deployments:write, alerts:read, incidents:read, instances:read, schedules:read, monitors:read, admin."`
+	User  string   `help:"The opsbot user the token acts as: APIs that act (POST /api/v1/deployments) apply this user's permissions."`
 }
 
 func (c *TokenCreateCmd) Run(ctx context.Context, g *Globals) error {
@@ -270,14 +271,23 @@ func (c *TokenCreateCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer a.Close()
+	if c.User != "" {
+		if _, err := a.Store.UserByName(ctx, c.User); err != nil {
+			return fmt.Errorf("token create %s: user %q: %w", c.Name, c.User, err)
+		}
+	}
 	tok, hash, err := httpapi.NewToken()
 	if err != nil {
 		return err
 	}
-	if _, err := a.Store.CreateToken(ctx, store.Token{Name: c.Name, Hash: hash, Scopes: c.Scope, Created: time.Now()}); err != nil {
+	if _, err := a.Store.CreateToken(ctx, store.Token{Name: c.Name, Hash: hash, Scopes: c.Scope, User: c.User, Created: time.Now()}); err != nil {
 		return fmt.Errorf("token create %s: %w", c.Name, err)
 	}
-	fmt.Fprintf(os.Stderr, "Token %q created with scopes %s. It is shown only now:\n", c.Name, strings.Join(c.Scope, ","))
+	as := ""
+	if c.User != "" {
+		as = ", acting as " + c.User
+	}
+	fmt.Fprintf(os.Stderr, "Token %q created with scopes %s%s. It is shown only now:\n", c.Name, strings.Join(c.Scope, ","), as)
 	fmt.Println(tok)
 	return nil
 }
@@ -296,7 +306,7 @@ func (TokenListCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSCOPES\tCREATED\tLAST USED\tSTATE")
+	fmt.Fprintln(tw, "NAME\tSCOPES\tUSER\tCREATED\tLAST USED\tSTATE")
 	for _, t := range toks {
 		state, used := "active", "never"
 		if t.Revoked {
@@ -305,7 +315,11 @@ func (TokenListCmd) Run(ctx context.Context, g *Globals) error {
 		if !t.LastUsed.IsZero() {
 			used = t.LastUsed.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, strings.Join(t.Scopes, ","), t.Created.Format(time.RFC3339), used, state)
+		user := t.User
+		if user == "" {
+			user = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, strings.Join(t.Scopes, ","), user, t.Created.Format(time.RFC3339), used, state)
 	}
 	return tw.Flush()
 }

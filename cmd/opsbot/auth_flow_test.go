@@ -212,3 +212,20 @@ func TestSecretsNeverSurface(t *testing.T) {
 	// the audit log itself, read straight from the store through the API above
 	require.NotContains(t, body, testSecret)
 }
+
+// TestTokenBoundToAUser: `token create --user` checks the user exists and
+// `token list` shows the binding.
+func TestTokenBoundToAUser(t *testing.T) {
+	dir := t.TempDir()
+	r := opsbot(t, dir, "", "token", "create", "--name", "ci", "--scope", "deployments:write", "--user", "deploybot")
+	require.NotEqual(t, 0, r.code, "no such user")
+	require.Contains(t, r.stderr, `user "deploybot"`)
+	r = opsbot(t, dir, "", "user", "add", "deploybot")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = opsbot(t, dir, "", "token", "create", "--name", "ci", "--scope", "deployments:write", "--user", "deploybot")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stderr, "acting as deploybot")
+	r = opsbot(t, dir, "", "token", "list")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Regexp(t, `ci\s+deployments:write\s+deploybot\s`, r.stdout)
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/opsbot/opsbot/chat"
 	"github.com/opsbot/opsbot/command"
 	"github.com/opsbot/opsbot/deploy"
+	"github.com/opsbot/opsbot/httpapi"
 	"github.com/opsbot/opsbot/store"
 )
 
@@ -99,7 +100,9 @@ type createRequest struct {
 	Hosts       string `json:"hosts"`
 	Force       bool   `json:"force"`
 	// User is the opsbot user the deployment is made as: their
-	// permissions apply, as in chat.
+	// permissions apply, as in chat. A token bound to a user (`opsbot token
+	// create --user`) deploys as that user and this may be left out; naming
+	// another user takes an admin token.
 	User string `json:"user"`
 	// Room is where to announce it ("adapter:id"; default: the app's room).
 	Room string `json:"room"`
@@ -114,12 +117,22 @@ func (m *Module) apiCreate(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "malformed body: "+err.Error())
 		return
 	}
+	tok, _ := httpapi.TokenFrom(r.Context())
 	switch {
 	case req.App == "":
 		apiError(w, http.StatusBadRequest, "app: required")
 		return
+	case tok.User != "" && req.User == "":
+		req.User = tok.User
 	case req.User == "":
-		apiError(w, http.StatusBadRequest, "user: required (the opsbot user deploying)")
+		apiError(w, http.StatusBadRequest, "user: required (the opsbot user deploying), or a token bound to a user (opsbot token create --user NAME)")
+		return
+	case req.User != tok.User && !httpapi.HasScope(tok.Scopes, "admin"):
+		who := "acts as nobody"
+		if tok.User != "" {
+			who = "acts as " + strconv.Quote(tok.User)
+		}
+		apiError(w, http.StatusForbidden, "user: this token "+who+"; deploying as "+strconv.Quote(req.User)+" takes a token bound to that user or an admin token")
 		return
 	}
 	if _, ok := m.app(req.App); !ok {

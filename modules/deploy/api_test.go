@@ -30,9 +30,14 @@ func (f *fixture) api(t *testing.T) string {
 }
 
 func (f *fixture) token(t *testing.T, name string, scopes ...string) string {
+	return f.userToken(t, name, "", scopes...)
+}
+
+// userToken is a token bound to an opsbot user.
+func (f *fixture) userToken(t *testing.T, name, user string, scopes ...string) string {
 	tok, hash, err := httpapi.NewToken()
 	require.NoError(t, err)
-	_, err = f.Store.CreateToken(t.Context(), store.Token{Name: name, Hash: hash, Scopes: scopes})
+	_, err = f.Store.CreateToken(t.Context(), store.Token{Name: name, Hash: hash, Scopes: scopes, User: user})
 	require.NoError(t, err)
 	return tok
 }
@@ -54,8 +59,10 @@ func call(t *testing.T, method, url, token, body string) (int, string) {
 func TestAPI(t *testing.T) {
 	f := newFixture(t, fixtureOpt{})
 	url := f.api(t)
-	writer := f.token(t, "ci", "deployments:write", "deployments:read")
+	writer := f.token(t, "ci", "deployments:write", "deployments:read", "admin")
 	reader := f.token(t, "dash", "deployments:read")
+	bobs := f.userToken(t, "bobs-ci", "bob", "deployments:write")
+	anyone := f.token(t, "unbound", "deployments:write")
 
 	code, _ := call(t, http.MethodGet, url, "", "")
 	require.Equal(t, http.StatusUnauthorized, code)
@@ -78,6 +85,16 @@ func TestAPI(t *testing.T) {
 	code, got := call(t, http.MethodPost, url, writer, `{"app":"api","environment":"production","user":"bob"}`)
 	require.Equal(t, http.StatusForbidden, code)
 	require.Contains(t, got, "deploy:production")
+	// A token bound to bob deploys as bob, and as nobody else.
+	code, got = call(t, http.MethodPost, url, bobs, `{"app":"api","environment":"production"}`)
+	require.Equal(t, http.StatusForbidden, code)
+	require.Contains(t, got, "deploy:production", "bob's permissions apply")
+	code, got = call(t, http.MethodPost, url, bobs, `{"app":"api","environment":"production","user":"alice"}`)
+	require.Equal(t, http.StatusForbidden, code, "no impersonation")
+	require.Contains(t, got, `this token acts as \"bob\"`)
+	code, got = call(t, http.MethodPost, url, anyone, `{"app":"api","user":"alice"}`)
+	require.Equal(t, http.StatusForbidden, code, "a token bound to nobody may not name a user")
+	require.Contains(t, got, "acts as nobody")
 
 	code, got = call(t, http.MethodPost, url, writer, `{"app":"api","environment":"stg","user":"alice","room":"test:ops"}`)
 	require.Equal(t, http.StatusCreated, code, got)

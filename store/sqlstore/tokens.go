@@ -10,13 +10,13 @@ import (
 	"github.com/opsbot/opsbot/store"
 )
 
-const tokenColumns = "id, name, hash, scopes, created, last_used, revoked"
+const tokenColumns = "id, name, hash, scopes, created, last_used, revoked, user_name"
 
 func scanToken(sc scanner) (store.Token, error) {
 	var t store.Token
 	var scopes string
 	var created, lastUsed int64
-	if err := sc.Scan(&t.ID, &t.Name, &t.Hash, &scopes, &created, &lastUsed, &t.Revoked); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &t.Hash, &scopes, &created, &lastUsed, &t.Revoked, &t.User); err != nil {
 		return store.Token{}, err
 	}
 	var err error
@@ -40,9 +40,9 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) (store.Token, er
 		return store.Token{}, fmt.Errorf("create token %q: %w", t.Name, err)
 	}
 	err = s.db.QueryRowContext(ctx,
-		`INSERT INTO tokens (name, hash, scopes, created, last_used, revoked)
-		 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id`,
-		t.Name, t.Hash, scopes, millis(t.Created), millis(t.LastUsed), t.Revoked).Scan(&t.ID)
+		`INSERT INTO tokens (name, hash, scopes, created, last_used, revoked, user_name)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
+		t.Name, t.Hash, scopes, millis(t.Created), millis(t.LastUsed), t.Revoked, t.User).Scan(&t.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Token{}, fmt.Errorf("create token %q: %w", t.Name, store.ErrExists)
 	}

@@ -13,7 +13,7 @@ func (su suite) testTokens(t *testing.T) {
 	ctx := t.Context()
 	s := su.store(t)
 
-	ci := store.Token{Name: "ci", Hash: "h1", Scopes: []string{"run:deploy", "read"}, Created: t0}
+	ci := store.Token{Name: "ci", Hash: "h1", Scopes: []string{"run:deploy", "read"}, Created: t0, User: "deploybot"}
 	got, err := s.CreateToken(ctx, ci)
 	require.NoError(t, err)
 	require.NotZero(t, got.ID)
