@@ -18,11 +18,14 @@ const insertSQL = `INSERT INTO outbox (adapter, room, room_name, op, target, pos
 // is due and not held by a live claim. On PostgreSQL two replicas running it
 // at once serialise on the row, and the loser's re-checked WHERE fails, so a
 // row has one deliverer; and as only the head is ever claimed, a room's posts
-// go out in order whichever replica sends them.
+// go out in order whichever replica sends them. The state is checked again
+// outside the subquery: the loser's re-check sees the row as its rival left
+// it, which may be 'sent' with lease_until 0 — without that condition it
+// would claim a delivered post and deliver it again.
 const claimSQL = `UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_by = $1, lease_until = $2,
 		reclaimed = CASE WHEN state = 'sending' THEN 1 ELSE 0 END
 	WHERE id = (SELECT id FROM outbox WHERE adapter = $3 AND room = $4 AND state IN ('queued', 'sending') ORDER BY id LIMIT 1)
-		AND next_attempt <= $5 AND (state = 'queued' OR lease_until <= $5)
+		AND next_attempt <= $5 AND (state = 'queued' OR (state = 'sending' AND lease_until <= $5))
 	RETURNING id, room_name, op, target, post, attempts, errors, reclaimed, enqueued`
 
 // headSQL is the head of a room's queue, to know when to look again.
