@@ -26,7 +26,7 @@ func TestTwoProcessesDeliverEachPostOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, st.Migrate(t.Context()))
 	t.Cleanup(func() { _ = st.Close() })
-	clk := clock.Real{} // each outbox learns of the other's deliveries by polling
+	clk := clock.Real{}    // each outbox learns of the other's deliveries by polling
 	fc := newFakeChat(clk) // one chat, seen by both processes
 	a := newOutbox(t, st, clk, Config{}, fc)
 	b := newOutbox(t, st, clk, Config{}, fc)
