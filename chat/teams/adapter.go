@@ -8,6 +8,10 @@
 // as facts, links as buttons, buttons as Action.Submit), replies go in
 // channel threads, and posts can be edited. Teams has no API for a bot to
 // react to a message or to upload a file to a channel, so neither is offered.
+//
+// Without a bot, a team's outgoing webhooks reach the same endpoint signed
+// with HMAC and are answered in the HTTP response (outgoing.go), and
+// channels' incoming webhooks take posts (webhook.go).
 package teams
 
 import (
@@ -46,6 +50,7 @@ type Adapter struct {
 	http     *http.Client
 	verifier *verifier
 	tokens   *tokenSource
+	out      *outgoing
 	inbound  chan chat.Message
 
 	mu    sync.Mutex
@@ -76,6 +81,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		inbound: make(chan chat.Message, 256),
 		convs:   make(map[string]conversation),
 		names:   make(map[string]string),
+		out:     newOutgoing(cfg),
 	}
 	a.verifier = &verifier{http: client, metadataURL: cfg.OpenIDMetadataURL, issuer: cfg.Issuer, audience: cfg.AppID,
 		refresh: cfg.KeyRefresh, timeout: cfg.RequestTimeout, clock: clock.Real{}}
@@ -93,6 +99,9 @@ func (a *Adapter) SetClock(c clock.Clock) {
 	a.tokens.mu.Lock()
 	a.tokens.clock = c
 	a.tokens.mu.Unlock()
+	a.out.mu.Lock()
+	a.out.clock = c
+	a.out.mu.Unlock()
 }
 
 // SetHTTPClient sets the client for the connector, the login and the key
@@ -123,12 +132,13 @@ func (a *Adapter) RateLimits() chat.RateLimits {
 }
 
 // Routes are the HTTP routes the adapter needs on opsbot's listener: the
-// bot's messaging endpoint (none when only webhooks are configured).
+// bot's messaging endpoint, which also takes the requests of outgoing
+// webhooks (none when only incoming webhooks are configured).
 func (a *Adapter) Routes() map[string]http.Handler {
-	if !a.isBot() {
+	if !a.isBot() && !a.out.enabled() {
 		return nil
 	}
-	return map[string]http.Handler{"POST " + MessagesPath: a.MessagesHandler()}
+	return map[string]http.Handler{"POST " + MessagesPath: a.hooksHandler()}
 }
 
 // isBot reports whether a bot is configured, rather than only webhooks.

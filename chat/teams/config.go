@@ -60,14 +60,21 @@ type Config struct {
 	// channel's incoming webhook or Workflows webhook (a secret: whoever has
 	// it can post). Posts to "teams:NAME" go there as Adaptive Cards.
 	Webhooks map[string]config.Secret `yaml:"webhooks"`
+	// OutgoingWebhooks are the teams' outgoing webhooks (see outgoing.go):
+	// a name → the security token Teams showed when it was created.
+	OutgoingWebhooks map[string]OutgoingWebhook `yaml:"outgoing_webhooks"`
+	// ReplyWait bounds how long an outgoing webhook's request waits for
+	// the bot's answer, which goes in the response (default 4s; Teams
+	// gives up after 5s).
+	ReplyWait time.Duration `yaml:"reply_wait"`
 }
 
 // Validate checks the section; problems name their key.
 func (c Config) Validate() error {
 	var errs config.FieldErrors
 	switch {
-	case c.AppID == "" && len(c.Webhooks) == 0:
-		errs.Add("app_id", "is required (the bot's Microsoft App ID), unless only webhooks are used")
+	case c.AppID == "" && len(c.Webhooks) == 0 && len(c.OutgoingWebhooks) == 0:
+		errs.Add("app_id", "is required (the bot's Microsoft App ID), unless only webhooks or outgoing_webhooks are used")
 	case c.AppID == "" && c.AppPassword != "":
 		errs.Add("app_id", "is required with app_password")
 	case c.AppID != "" && c.AppPassword == "":
@@ -82,6 +89,7 @@ func (c Config) Validate() error {
 			errs.Add(key, "is not an http(s) URL") // the URL is a secret: not repeated here
 		}
 	}
+	c.validateOutgoing(&errs)
 	if c.TenantID != "" && strings.ContainsAny(c.TenantID, "/?#") {
 		errs.Add("tenant_id", "%q is not a tenant ID", c.TenantID)
 	}
@@ -137,6 +145,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.KeyRefresh == 0 {
 		c.KeyRefresh = DefaultKeyRefresh
+	}
+	if c.ReplyWait == 0 {
+		c.ReplyWait = DefaultReplyWait
 	}
 	return c
 }

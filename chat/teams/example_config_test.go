@@ -39,7 +39,8 @@ func TestExampleConfigBlock(t *testing.T) {
 	var section struct {
 		Teams *teams.Config `yaml:"teams"`
 	}
-	l := config.NewLoader(config.WithEnv(map[string]string{"TEAMS_APP_PASSWORD": "pw", "TEAMS_ALERTS_WEBHOOK": "https://example.webhook.office.com/webhookb2/x"}))
+	l := config.NewLoader(config.WithEnv(map[string]string{"TEAMS_APP_PASSWORD": "pw", "TEAMS_ALERTS_WEBHOOK": "https://example.webhook.office.com/webhookb2/x",
+		"TEAMS_OPS_WEBHOOK": "https://example.webhook.office.com/webhookb2/y", "TEAMS_OUTGOING_SECRET": docsKey}))
 	if err := l.Register("adapters", &section); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestExampleConfigBlock(t *testing.T) {
 		t.Fatalf("the example block does not load: %v", err)
 	}
 	c := section.Teams
-	if c == nil || c.AppPassword.Reveal() != "pw" || c.AppID == "" || c.Webhooks["alerts"].Reveal() == "" {
+	if c == nil || c.AppPassword.Reveal() != "pw" || c.AppID == "" || c.Webhooks["alerts"].Reveal() == "" || c.OutgoingWebhooks["ops"].Secret.Reveal() != docsKey {
 		t.Fatalf("loaded %+v", c)
 	}
 	if _, err := teams.New(*c, nil); err != nil {

@@ -27,6 +27,9 @@ func (a *Adapter) Post(ctx context.Context, to chat.Room, p chat.Post) (chat.Ref
 // and group) have no threads: there the reply is a post prefixed with its
 // thread key.
 func (a *Adapter) PostInThread(ctx context.Context, parent chat.Ref, p chat.Post) (chat.Ref, error) {
+	if ref, ok := a.answer(parent.Room, parent, p); ok {
+		return ref, nil
+	}
 	base, _ := splitConversation(parent.Room.ID)
 	root := parent.Thread
 	if root == "" {
@@ -45,6 +48,9 @@ func (a *Adapter) PostInThread(ctx context.Context, parent chat.Ref, p chat.Post
 func (a *Adapter) create(ctx context.Context, room chat.Room, base, root string, p chat.Post) (chat.Ref, error) {
 	if url, ok := a.webhookURL(base); ok {
 		return a.postWebhook(ctx, room, url, p)
+	}
+	if err := a.unanswerable(base); err != nil {
+		return chat.Ref{}, err
 	}
 	if !a.isBot() {
 		return chat.Ref{}, fmt.Errorf("teams: %w: %q is not one of the webhooks and no bot is configured (app_id)", chat.ErrPermanent, base)
@@ -66,9 +72,15 @@ func (a *Adapter) create(ctx context.Context, room chat.Room, base, root string,
 // Update replaces a post the bot made. A webhook room cannot edit: there
 // the new version is posted.
 func (a *Adapter) Update(ctx context.Context, ref chat.Ref, p chat.Post) error {
+	if _, ok := a.answer(ref.Room, ref, p); ok {
+		return nil
+	}
 	if url, ok := a.webhookURL(ref.Room.ID); ok {
 		_, err := a.postWebhook(ctx, ref.Room, url, p)
 		return err
+	}
+	if base, _ := splitConversation(ref.Room.ID); a.unanswerable(base) != nil {
+		return a.unanswerable(base)
 	}
 	if !a.isBot() {
 		return fmt.Errorf("teams: %w: no bot is configured (app_id)", chat.ErrPermanent)
