@@ -44,6 +44,7 @@ func TestReplicasAnswerOnceThroughACrash(t *testing.T) {
 	)
 	pgURL := pgtest.Start(t)
 	ircd := ngircdtest.Start(t, ngircdtest.Options{})
+	t.Setenv("OPSBOT_PPROF", "127.0.0.1:0") // the victim's goroutines are saved before the kill, for a failure's diagnosis
 	cfg := fmt.Sprintf(`
 database: %q
 log: {level: debug}
@@ -80,6 +81,7 @@ adapters:
 	token := strings.TrimSpace(r.stdout)
 
 	var srvMu sync.Mutex
+	var victimStacks string
 	logs := make([]*lockedBuffer, replicas)
 	servers := make([]*server, replicas)
 	defer func() {
@@ -91,6 +93,11 @@ adapters:
 			}
 			srvMu.Unlock()
 			time.Sleep(time.Second)
+			if victimStacks != "" {
+				path := filepath.Join(os.TempDir(), "opsbot-ha-victim-stacks.txt")
+				_ = os.WriteFile(path, []byte(victimStacks), 0o644)
+				t.Logf("the killed replica's goroutines just before the kill: %s", path)
+			}
 			for i, l := range logs {
 				path := filepath.Join(os.TempDir(), fmt.Sprintf("opsbot-ha-replica-%d.log", i))
 				_ = os.WriteFile(path, []byte(l.String()), 0o644)
@@ -185,6 +192,9 @@ adapters:
 	<-killed
 	victim := ircHolder()
 	require.GreaterOrEqual(t, victim, 0)
+	if b, err := pprofGoroutines(logs[victim].String()); err == nil {
+		victimStacks = b
+	}
 	servers[victim].kill(t)
 	killedAt := time.Now()
 	t.Logf("killed replica %d (holding IRC) after %d accepted commands", victim, killAt)
@@ -329,9 +339,42 @@ adapters:
 	assert.Contains(t, r.stdout, "notify/pipeline")
 	assert.Contains(t, r.stdout, "-"+strconv.Itoa(servers[ircHolder()].cmd.Process.Pid)+"-", "the holder is named")
 
+	if t.Failed() {
+		rows, err := db.Query(`SELECT id, adapter, room, state, attempts, errors, claimed_by, lease_until, next_attempt, error_text FROM outbox WHERE state <> 'sent' ORDER BY id`)
+		if err == nil {
+			for rows.Next() {
+				var id, lease, next int64
+				var adapter, room, state, by, errText string
+				var attempts, errs int
+				_ = rows.Scan(&id, &adapter, &room, &state, &attempts, &errs, &by, &lease, &next, &errText)
+				t.Logf("unsent outbox row %d %s:%s %s attempts %d errors %d by %q lease in %dms next in %dms: %s", id, adapter, room, state, attempts, errs, by,
+					lease-time.Now().UnixMilli(), next-time.Now().UnixMilli(), errText)
+			}
+			rows.Close()
+		}
+	}
 	var stillQueued int
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM outbox WHERE state <> 'sent'`).Scan(&stillQueued))
 	assert.Zero(t, stillQueued, "nothing left in the outbox")
+}
+
+var profilerAddr = regexp.MustCompile(`msg="profiler listening" addr=(\S+)`)
+
+// pprofGoroutines fetches every goroutine's stack from a replica's profiler
+// (its address is in the log).
+func pprofGoroutines(log string) (string, error) {
+	m := profilerAddr.FindAllStringSubmatch(log, -1)
+	if m == nil {
+		return "", fmt.Errorf("no profiler address in the log")
+	}
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + m[len(m)-1][1] + "/debug/pprof/goroutine?debug=2")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
 }
 
 // webLogin logs in to the web console and returns the session's CSRF token.
