@@ -109,11 +109,11 @@ func (s *Scheduler) Put(ctx context.Context, e Entry) (Entry, error) {
 	}
 	s.mu.Lock()
 	s.load(ctx, e, now)
-	s.mu.Unlock()
-	s.poke()
 	if it := s.entries[e.ID]; it != nil {
 		e.NextFire = it.next
 	}
+	s.mu.Unlock()
+	s.poke()
 	return e, nil
 }
 
